@@ -1,0 +1,1 @@
+"""Shared core: configs, errors, manifests, audio and text helpers."""
