@@ -47,6 +47,8 @@ def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str) ->
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return build_config(hint, value, where)
     origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, (list, tuple)):
         return tuple(value)

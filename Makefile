@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make demo` (set up + run the pipeline on the
+# built-in demo) and `make test` (set up + run the tests). Both are idempotent.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := espeak-ng ffmpeg sox libsndfile1
+export DVC_NO_ANALYTICS := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup system-deps demo test clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; for tool in espeak-ng ffmpeg sox; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $(SYSTEM_PACKAGES); } >/dev/null || { \
+	    echo "error: could not install$$missing; install them yourself: apt-get install $(SYSTEM_PACKAGES)"; exit 1; }; \
+	fi
+
+# torch is pinned first so pip takes the 2.13.0 CPU build, never the multi-GB CUDA one.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	dvc repro
+	distil-pipeline report
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf data/raw data/ingested data/normalised data/pseudo_labelled data/filtered data/models data/evaluation data/release

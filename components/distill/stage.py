@@ -1,0 +1,124 @@
+"""distill stage: train the student's decoder on filtered pseudo-labels against the teacher."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from components.core.errors import PipelineError
+from components.core.manifest import read_records
+from components.core.outputs import staged_output
+from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
+from components.distill.loss import distillation_loss
+
+TRAIN_LOG = "train_log.csv"
+TRAIN_METRICS = "training.json"
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Distil-Whisper's objective and a small optimiser schedule (AdamW, warm-up, linear decay)."""
+
+    max_steps: int = 150
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    ce_weight: float = 0.8
+    kl_weight: float = 1.0
+    temperature: float = 2.0
+    max_label_length: int = 128
+    max_grad_norm: float = 1.0
+    seed: int = 0
+
+
+def _schedule(step: int, cfg: DistillConfig) -> float:
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    return max(0.0, (cfg.max_steps - step) / max(1, cfg.max_steps - cfg.warmup_steps))
+
+
+def _setup(teacher_dir: Path, student_dir: Path, cfg: DistillConfig):
+    import torch
+
+    from components.core.transcribe import load_whisper
+
+    torch.manual_seed(cfg.seed)
+    teacher, _ = load_whisper(teacher_dir)
+    student, processor = load_whisper(student_dir)
+    student.model.encoder.requires_grad_(False)
+    student.train()
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: _schedule(step, cfg))
+    return teacher, student, processor, optimiser, scheduler
+
+
+def train_step(batch, cache, teacher, student, optimiser, scheduler, cfg: DistillConfig) -> dict[str, float]:
+    """One optimiser step on one batch of (record, label ids) pairs."""
+    import torch
+
+    records, rows = zip(*batch)
+    hidden = cache.get(list(records))
+    inputs, labels = collate_labels(list(rows), student.config.decoder_start_token_id)
+    inputs, labels = inputs.to(hidden.device), labels.to(hidden.device)
+    with torch.no_grad():
+        teacher_logits = teacher(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
+    student_logits = student(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
+    loss, parts = distillation_loss(student_logits, teacher_logits, labels, cfg.ce_weight, cfg.kl_weight,
+                                    cfg.temperature)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
+    optimiser.step()
+    scheduler.step()
+    return parts
+
+
+def distill(src: Path, teacher_dir: Path, student_dir: Path, dst: Path, cfg: DistillConfig) -> dict:
+    """Train the student from ``student_dir`` on the filtered records in ``src``; save it to ``dst``.
+
+    Loss = ce_weight * CE(student, pseudo-label) + kl_weight * KL(teacher || student)
+    at ``temperature`` (Distil-Whisper: 0.8, 1.0, 2.0). The encoder is frozen,
+    so its outputs are computed once per record and reused across epochs.
+    Writes the model, ``train_log.csv`` (loss per step) and ``training.json``.
+    """
+    records = read_records(src)
+    if not records:
+        raise PipelineError(f"{src}: no training records; lower the filter threshold or add data")
+    teacher, student, processor, optimiser, scheduler = _setup(teacher_dir, student_dir, cfg)
+    examples = [(r, label_ids(processor.tokenizer, r["pseudo_label"], cfg.max_label_length)) for r in records]
+    cache = EncoderCache(student.model.encoder, processor)
+    log, step_seconds = [], []
+    batches = epoch_batches(len(examples), min(cfg.batch_size, len(examples)), cfg.seed)
+    for step in tqdm(range(cfg.max_steps), desc="distill", unit="step"):
+        start = time.perf_counter()
+        parts = train_step([examples[i] for i in next(batches)], cache, teacher, student, optimiser, scheduler, cfg)
+        step_seconds.append(time.perf_counter() - start)
+        log.append({"step": step + 1, **{k: round(v, 5) for k, v in parts.items()}})
+    tqdm.write(f"distill: median step {statistics.median(step_seconds):.2f} s (first steps include encoder passes)")
+    summary = {"train_records": len(records), "steps": cfg.max_steps,
+               "epochs": round(cfg.max_steps * cfg.batch_size / len(records), 2),
+               "final_loss": log[-1]["loss"], "final_ce": log[-1]["ce"], "final_kl": log[-1]["kl"],
+               "config": asdict(cfg)}
+    _save(dst, student, processor, log, summary)
+    return summary
+
+
+def _save(dst: Path, student, processor, log: list[dict], summary: dict) -> None:
+    with staged_output(dst) as out:
+        student.eval()
+        student.generation_config._from_model_config = False
+        student.save_pretrained(out)
+        processor.save_pretrained(out)
+        with (out / TRAIN_LOG).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(log[0]))
+            writer.writeheader()
+            writer.writerows(log)
+        (out / TRAIN_METRICS).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,1 @@
+"""pseudo-label: the teacher transcribes every selected sample (greedy, batched)."""
