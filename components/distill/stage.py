@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ from components.core.manifest import read_records
 from components.core.outputs import staged_output
 from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
 from components.distill.loss import distillation_loss
+from components.student.stage import LAYER_MAP_FILE
 
 TRAIN_LOG = "train_log.csv"
 TRAIN_METRICS = "training.json"
@@ -107,12 +109,14 @@ def distill(src: Path, teacher_dir: Path, student_dir: Path, dst: Path, cfg: Dis
                "epochs": round(cfg.max_steps * cfg.batch_size / len(records), 2),
                "final_loss": log[-1]["loss"], "final_ce": log[-1]["ce"], "final_kl": log[-1]["kl"],
                "config": asdict(cfg)}
-    _save(dst, student, processor, log, summary)
+    _save(dst, student, processor, log, summary, student_dir)
     return summary
 
 
-def _save(dst: Path, student, processor, log: list[dict], summary: dict) -> None:
+def _save(dst: Path, student, processor, log: list[dict], summary: dict, student_dir: Path) -> None:
     with staged_output(dst) as out:
+        if (student_dir / LAYER_MAP_FILE).is_file():
+            shutil.copy2(student_dir / LAYER_MAP_FILE, out / LAYER_MAP_FILE)
         student.eval()
         student.generation_config._from_model_config = False
         student.save_pretrained(out)
