@@ -105,3 +105,13 @@ def test_distillation_lowers_the_loss_on_pseudo_labels(teacher_dir: Path, spoken
     first, last = log[:2], log[-2:]
     assert sum(r["loss"] for r in last) < 0.5 * sum(r["loss"] for r in first), log
     assert (tmp_path / "student" / "model.safetensors").is_file()
+
+
+def test_same_inputs_and_seed_give_byte_identical_weights(tiny_whisper_dir: Path, spoken_train: list,
+                                                          tmp_path: Path) -> None:
+    init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    write_records(tmp_path / "filtered", [{**r, "pseudo_label": r["text"]} for r in spoken_train])
+    cfg = DistillConfig(max_steps=3, batch_size=3, learning_rate=1e-3, warmup_steps=1)
+    for run in ("a", "b"):
+        distill(tmp_path / "filtered", tiny_whisper_dir, tmp_path / "init", tmp_path / run, cfg)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()

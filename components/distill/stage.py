@@ -52,6 +52,7 @@ def _setup(teacher_dir: Path, student_dir: Path, cfg: DistillConfig):
     from components.core.transcribe import load_whisper
 
     torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
     teacher, _ = load_whisper(teacher_dir)
     student, processor = load_whisper(student_dir)
     student.model.encoder.requires_grad_(False)
