@@ -59,6 +59,7 @@ def _load(target: str) -> Any:
 def _config(command: StageCommand, params_path: Path):
     from components.core.config import config_from_params, read_params
 
+    # No params.yaml in the working directory means defaults; a --params file that is missing is an error.
     params = read_params(params_path) if params_path.is_file() or params_path.name != "params.yaml" else {}
     return config_from_params(_load(command.config), params, command.section)
 
