@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from components.core.errors import PipelineError
-
-
-def _json(path: Path) -> dict:
-    if not path.is_file():
-        raise PipelineError(f"{path}: not found; run the pipeline first (dvc repro)")
-    return json.loads(path.read_text())
+from components.core.outputs import read_json as _json
 
 
 def pipeline_summary(data: Path) -> str:

@@ -108,3 +108,12 @@ def read_rejected(src: Path) -> list[Rejection]:
     if not path.exists():
         return []
     return [Rejection(**row) for row in pq.read_table(path).to_pylist()]
+
+
+def partition(results: Iterable[dict[str, Any] | Rejection]) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Split per-record outcomes into kept records and rejections, keeping their order."""
+    kept: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    for result in results:
+        (rejected if isinstance(result, Rejection) else kept).append(result)
+    return kept, rejected

@@ -6,10 +6,13 @@ a half-written directory that looks finished.
 
 from __future__ import annotations
 
+import json
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+from components.core.errors import PipelineError
 
 
 @contextmanager
@@ -28,3 +31,16 @@ def staged_output(dst: Path) -> Iterator[Path]:
     if dst.exists():
         shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
     staging.rename(dst)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write JSON deterministically: sorted keys, two-space indent, trailing newline."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON file another stage wrote; a clear error when that stage has not run."""
+    if not path.is_file():
+        raise PipelineError(f"{path}: not found; run the stage that writes it first")
+    return json.loads(path.read_text())

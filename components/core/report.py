@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.core.manifest import Rejection
+from components.core.manifest import Rejection, write_records, write_rejected
+from components.core.outputs import staged_output, write_json
 
 SUMMARY_FILE = "summary.json"
 
@@ -83,3 +84,14 @@ def write_summary(dst: Path, report: StageReport) -> Path:
     path = dst / SUMMARY_FILE
     path.write_text(report.to_json())
     return path
+
+
+def write_stage_output(dst: Path, kept: list[dict], rejected: list[Rejection], report: StageReport,
+                       shard_size: int = 500, extra_json: dict[str, Any] | None = None) -> None:
+    """Atomically write a manifest stage's directory: shards, rejected rows, extra JSON files, summary."""
+    with staged_output(dst) as out:
+        write_records(out, kept, shard_size)
+        write_rejected(out, rejected)
+        for name, data in (extra_json or {}).items():
+            write_json(out / name, data)
+        write_summary(out, report)

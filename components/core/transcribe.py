@@ -73,3 +73,10 @@ def timed_transcribe(model, processor, records: list[dict[str, Any]], max_new_to
 def audio_seconds(records: list[dict[str, Any]]) -> float:
     """Total audio duration of records, in seconds."""
     return float(np.sum([r["duration"] for r in records]))
+
+
+def save_whisper(model, processor, out: Path) -> None:
+    """Save weights, processor and generation config (kept as set, not re-derived from the model config)."""
+    model.generation_config._from_model_config = False
+    model.save_pretrained(out)
+    processor.save_pretrained(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import statistics
 import time
@@ -14,7 +13,8 @@ from tqdm import tqdm
 
 from components.core.errors import PipelineError
 from components.core.manifest import read_records
-from components.core.outputs import staged_output
+from components.core.outputs import staged_output, write_json
+from components.core.transcribe import save_whisper
 from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
 from components.distill.loss import distillation_loss
 from components.student.stage import LAYER_MAP_FILE
@@ -118,12 +118,9 @@ def _save(dst: Path, student, processor, log: list[dict], summary: dict, student
     with staged_output(dst) as out:
         if (student_dir / LAYER_MAP_FILE).is_file():
             shutil.copy2(student_dir / LAYER_MAP_FILE, out / LAYER_MAP_FILE)
-        student.eval()
-        student.generation_config._from_model_config = False
-        student.save_pretrained(out)
-        processor.save_pretrained(out)
+        save_whisper(student.eval(), processor, out)
         with (out / TRAIN_LOG).open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(log[0]))
             writer.writeheader()
             writer.writerows(log)
-        (out / TRAIN_METRICS).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_json(out / TRAIN_METRICS, summary)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from tqdm import tqdm
 
 from components.core.errors import PipelineError
 from components.core.manifest import read_records
-from components.core.outputs import staged_output
+from components.core.outputs import staged_output, write_json
 from components.core.transcribe import audio_seconds, batches, load_whisper, timed_transcribe
 from components.evaluate.gate import GateConfig, check_gate
 from components.evaluate.plots import write_plots
@@ -81,7 +80,7 @@ def evaluate(src: Path, models: dict[str, Path], dst: Path, cfg: EvaluateConfig)
         "gate": check_gate({name: m["wer"] for name, m in systems.items()}, cfg.gate),
     }
     with staged_output(dst) as out:
-        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        write_json(out / METRICS_FILE, metrics)
         _write_predictions(out / PREDICTIONS_FILE, records, transcripts)
         write_plots(out, metrics)
     return metrics

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components.core.errors import PipelineError
-from components.core.manifest import Rejection, read_records, write_records, write_rejected
-from components.core.outputs import staged_output
-from components.core.report import StageReport, build_report, write_summary
+from components.core.manifest import Rejection, partition, read_records
+from components.core.report import StageReport, build_report, write_stage_output
 from components.filter.expectations import validate_filtered
 from components.filter.wer import word_errors
 
@@ -54,10 +52,7 @@ def filter_by_wer(src: Path, dst: Path, cfg: WerFilterConfig) -> StageReport:
     references or the normaliser are broken, not that the data is noisy.
     """
     records = read_records(src)
-    kept, rejected = [], []
-    for record in records:
-        result = judge(record, cfg.wer_threshold)
-        (rejected if isinstance(result, Rejection) else kept).append(result)
+    kept, rejected = partition(judge(record, cfg.wer_threshold) for record in records)
     report = build_report(STAGE, records, kept, rejected, extra={"wer_threshold": cfg.wer_threshold})
     if len(kept) < cfg.min_kept_fraction * len(records):
         raise PipelineError(f"{src}: only {len(kept)} of {len(records)} records have WER < {cfg.wer_threshold}"
@@ -66,9 +61,5 @@ def filter_by_wer(src: Path, dst: Path, cfg: WerFilterConfig) -> StageReport:
     if not validation["success"]:
         failed = [r["expectation"] for r in validation["results"] if not r["success"]]
         raise PipelineError(f"{src}: filtered set fails expectations {failed}; see the rows with those values")
-    with staged_output(dst) as out:
-        write_records(out, kept, cfg.shard_size)
-        write_rejected(out, rejected)
-        (out / VALIDATION_FILE).write_text(json.dumps(validation, indent=2, sort_keys=True, default=str) + "\n")
-        write_summary(out, report)
+    write_stage_output(dst, kept, rejected, report, cfg.shard_size, extra_json={VALIDATION_FILE: validation})
     return report

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from components.core.errors import ConfigError
-from components.core.manifest import Rejection, write_records, write_rejected
-from components.core.outputs import staged_output
-from components.core.report import StageReport, build_report, write_summary
+from components.core.manifest import Rejection
+from components.core.report import StageReport, build_report, write_stage_output
 from components.ingest.corpora import check_corpora, corpus
 from components.ingest.items import SPLITS, STAGE, SourceItem
 
@@ -44,10 +43,7 @@ def ingest(raw: Path, dst: Path, cfg: IngestConfig) -> StageReport:
     records_in = [_as_record(item) for item in items]
     extra = {"corpora": list(cfg.corpora), "splits": list(cfg.splits)}
     report = build_report(STAGE, records_in, kept, rejections, extra=extra)
-    with staged_output(Path(dst)) as out:
-        write_records(out, [dict(record) for record in kept])
-        write_rejected(out, rejections)
-        write_summary(out, report)
+    write_stage_output(Path(dst), [dict(record) for record in kept], rejections, report)
     return report
 
 

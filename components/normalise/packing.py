@@ -44,10 +44,8 @@ def pack_window(members: list[dict[str, Any]]) -> dict[str, Any]:
     if len(members) == 1:
         return {**members[0], "members": [members[0]["id"]]}
     gap = np.zeros(int(GAP_S * 16_000), dtype=np.float32)
-    pieces: list[np.ndarray] = []
-    for member in members:
-        pieces += [gap, decode_audio_bytes(member["audio"]["bytes"])] if pieces else [decode_audio_bytes(member["audio"]["bytes"])]
-    samples = np.concatenate(pieces)
+    pieces = [piece for member in members for piece in (gap, decode_audio_bytes(member["audio"]["bytes"]))]
+    samples = np.concatenate(pieces[1:])  # no gap before the first member
     first, last = members[0]["id"], members[-1]["id"].split("/", 1)[1]
     record_id = f"{first}..{last}"
     return {

@@ -10,9 +10,8 @@ from tqdm import tqdm
 
 from components.core.audio import encode_flac, read_audio, to_mono_16k
 from components.core.errors import PipelineError
-from components.core.manifest import Rejection, read_records, write_records, write_rejected
-from components.core.outputs import staged_output
-from components.core.report import StageReport, build_report, write_summary
+from components.core.manifest import Rejection, partition, read_records
+from components.core.report import StageReport, build_report, write_stage_output
 from components.core.text import corpus_text
 from components.normalise.packing import pack_window, plan_windows
 
@@ -80,14 +79,8 @@ def normalise(src: Path, raw: Path, dst: Path, cfg: NormaliseConfig) -> StageRep
     the utterance ids in each record).
     """
     records = read_records(src)
-    kept, rejected = [], []
-    for record in tqdm(records, desc="normalise", unit="utt"):
-        result = normalise_record(record, raw, cfg)
-        (rejected if isinstance(result, Rejection) else kept).append(result)
+    kept, rejected = partition(normalise_record(r, raw, cfg) for r in tqdm(records, desc="normalise", unit="utt"))
     windows = pack_records(kept, cfg)
     report = build_report(STAGE, records, kept, rejected, extra={"records_out": len(windows)})
-    with staged_output(dst) as out:
-        write_records(out, windows, cfg.shard_size)
-        write_rejected(out, rejected)
-        write_summary(out, report)
+    write_stage_output(dst, windows, rejected, report, cfg.shard_size)
     return report

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from components.core.manifest import Rejection, read_records, write_records, write_rejected
-from components.core.outputs import staged_output
-from components.core.report import StageReport, build_report, write_summary
+from components.core.manifest import Rejection, read_records
+from components.core.report import StageReport, build_report, write_stage_output
 from components.core.transcribe import audio_seconds, batches, load_whisper, timed_transcribe
 
 STAGE = "pseudo_label"
@@ -49,8 +48,5 @@ def pseudo_label(src: Path, teacher: Path, dst: Path, cfg: PseudoLabelConfig) ->
     if seconds:
         tqdm.write(f"pseudo-label: teacher ran at {audio_seconds(records) / seconds:.1f}x real time")
     report = build_report(STAGE, records, kept, rejected, extra={"splits": list(cfg.splits)})
-    with staged_output(dst) as out:
-        write_records(out, kept, cfg.shard_size)
-        write_rejected(out, rejected)
-        write_summary(out, report)
+    write_stage_output(dst, kept, rejected, report, cfg.shard_size)
     return report

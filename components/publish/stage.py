@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from components.core.errors import PipelineError
-from components.core.outputs import staged_output
+from components.core.outputs import read_json, staged_output, write_json
 from components.publish.model_card import model_card
 
 RELEASE_FILES = ("config.json", "generation_config.json", "model.safetensors", "processor_config.json",
@@ -29,22 +28,16 @@ class PublishConfig:
 
 def build_release(student_dir: Path, eval_dir: Path, out: Path, repo_id: str) -> dict[str, Any]:
     """Copy weights and processor, write README.md (model card) and eval_results.json into ``out``."""
-    metrics = _read_json(eval_dir / "metrics.json")
-    training = _read_json(student_dir / "training.json")
-    layers = _read_json(student_dir / "student_layers.json")
+    metrics = read_json(eval_dir / "metrics.json")
+    training = read_json(student_dir / "training.json")
+    layers = read_json(student_dir / "student_layers.json")
     for name in RELEASE_FILES:
         if not (student_dir / name).is_file():
             raise PipelineError(f"{student_dir / name}: missing from the student; rerun the distill stage")
         shutil.copy2(student_dir / name, out / name)
     (out / "README.md").write_text(model_card(repo_id, metrics, training, layers))
-    (out / "eval_results.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_json(out / "eval_results.json", metrics)
     return metrics
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise PipelineError(f"{path}: not found; run the stage that writes it first")
-    return json.loads(path.read_text())
 
 
 def upload(folder: Path, cfg: PublishConfig, token: str) -> str:
@@ -74,5 +67,5 @@ def publish(student_dir: Path, eval_dir: Path, dst: Path, cfg: PublishConfig) ->
             status = {"status": "no_token", "detail": f"HF_TOKEN not set; release folder built, not uploaded to {cfg.repo_id}"}
         else:
             status = {"status": "uploaded", "detail": upload(out, cfg, token), "repo_id": cfg.repo_id}
-        (out / STATUS_FILE).write_text(json.dumps(status, indent=2, sort_keys=True) + "\n")
+        write_json(out / STATUS_FILE, status)
     return status

@@ -8,14 +8,13 @@ apart as possible (first and last for two layers: 0 and L-1).
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from components.core.errors import PipelineError
-from components.core.outputs import staged_output
+from components.core.outputs import staged_output, write_json
 
 LAYER_MAP_FILE = "student_layers.json"
 
@@ -61,15 +60,13 @@ def build_student(teacher, decoder_layers: int):
 
 def init_student(teacher_dir: Path, dst: Path, cfg: StudentConfig) -> dict:
     """Write the initial student (weights, processor, generation config) into ``dst``."""
-    from components.core.transcribe import load_whisper
+    from components.core.transcribe import load_whisper, save_whisper
 
     teacher, processor = load_whisper(teacher_dir)
     student, layers = build_student(teacher, cfg.decoder_layers)
     info = {"teacher_decoder_layers": teacher.config.decoder_layers, "student_decoder_layers": layers,
             "teacher_parameters": teacher.num_parameters(), "student_parameters": student.num_parameters()}
     with staged_output(dst) as out:
-        student.generation_config._from_model_config = False
-        student.save_pretrained(out)
-        processor.save_pretrained(out)
-        (out / LAYER_MAP_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        save_whisper(student, processor, out)
+        write_json(out / LAYER_MAP_FILE, info)
     return info

