@@ -1,124 +1,149 @@
 """``distil-pipeline <stage> ...``: the one entry point for DVC, containers, Airflow and KFP.
 
-Each stage reads its own section of params.yaml into its frozen config and
-calls the stage function with the paths given on the command line. Errors a
-user can fix print as one line and exit with status 2.
+Built from the stage registry: one sub-command per stage, named as the stage
+(``init_student``; the old ``init-student`` still works and says so). Input
+options default to the upstream stage's usual output directory, ``--out`` to
+the stage's own, and the config comes from the stage's section of params.yaml
+plus ``--set key=value`` overrides. Errors a user can fix print as one line
+and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from components import __version__
 from components.core.errors import PipelineError
+from components.core.registry import REGISTRY, STAGES, Stage
+
+log = logging.getLogger("distil_pipeline")
+TOOLS = {"report": "print the pipeline's short summary from its outputs",
+         "dvc-yaml": "write dvc.yaml from the stage registry (or --check that it is current)"}
 
 
-@dataclass(frozen=True)
-class StageCommand:
-    """A CLI sub-command: ``module:function``, its config class and path options in call order."""
-
-    target: str
-    config: str | None
-    section: str | None
-    paths: tuple[str, ...]
-    help: str
+def _option(role: str) -> str:
+    return "--" + role.replace("_", "-")
 
 
-COMMANDS = {
-    "make-demo-data": StageCommand("components.demo_data.stage:make_demo_data", "components.demo_data.stage:DemoDataConfig",
-                                   "demo_data", ("out",), "write miniature corpora in native layouts (espeak-ng speech)"),
-    "ingest": StageCommand("components.ingest.stage:ingest", "components.ingest.stage:IngestConfig",
-                           "ingest", ("raw", "out"), "read corpora from their native layouts into one manifest"),
-    "normalise": StageCommand("components.normalise.stage:normalise", "components.normalise.stage:NormaliseConfig",
-                              "normalise", ("src", "raw", "out"), "16 kHz mono audio, bounds, text rules, packing"),
-    "pseudo-label": StageCommand("components.pseudo_label.stage:pseudo_label",
-                                 "components.pseudo_label.stage:PseudoLabelConfig", "pseudo_label",
-                                 ("src", "teacher", "out"), "teacher transcribes every sample (greedy, batched)"),
-    "filter": StageCommand("components.filter.stage:filter_by_wer", "components.filter.stage:WerFilterConfig",
-                           "filter", ("src", "out"), "keep samples with WER(pseudo-label, reference) < threshold"),
-    "init-student": StageCommand("components.student.stage:init_student", "components.student.stage:StudentConfig",
-                                 "init_student", ("teacher", "out"), "teacher encoder + maximally spaced decoder layers"),
-    "distill": StageCommand("components.distill.stage:distill", "components.distill.stage:DistillConfig", "distill",
-                            ("src", "teacher", "student", "out"), "train the student: 0.8 CE + KL at T=2"),
-    "publish": StageCommand("components.publish.stage:publish", "components.publish.stage:PublishConfig", "publish",
-                            ("student", "eval", "out"), "build the release folder; upload when gated and a token is set"),
-}
-
-
-def _load(target: str) -> Any:
-    module, name = target.split(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def _config(command: StageCommand, params_path: Path):
-    from components.core.config import config_from_params, read_params
-
-    # No params.yaml in the working directory means defaults; a --params file that is missing is an error.
-    params = read_params(params_path) if params_path.is_file() or params_path.name != "params.yaml" else {}
-    return config_from_params(_load(command.config), params, command.section)
-
-
-def _run_stage(command: StageCommand, args: argparse.Namespace) -> Any:
-    paths = [Path(getattr(args, p)) for p in command.paths]
-    return _load(command.target)(*paths[:-1], paths[-1], _config(command, Path(args.params)))
-
-
-def _run_evaluate(args: argparse.Namespace) -> Any:
-    from components.evaluate.stage import EvaluateConfig, evaluate
-
-    command = StageCommand("", "components.evaluate.stage:EvaluateConfig", "evaluate", (), "")
-    models = {"teacher": Path(args.teacher), "student_init": Path(args.student_init), "student": Path(args.student)}
-    cfg: EvaluateConfig = _config(command, Path(args.params))
-    return evaluate(Path(args.src), models, Path(args.out), cfg)
-
-
-def _run_import_teacher(args: argparse.Namespace) -> Any:
-    from components.teacher.stage import import_teacher
-
-    return import_teacher(args.source, Path(args.out))
-
-
-def _run_report(args: argparse.Namespace) -> Any:
-    from components.report import pipeline_summary
-
-    print(pipeline_summary(Path(args.data)))
-    return None
+def _add_stage_parser(sub: argparse._SubParsersAction, entry: Stage, name: str, deprecated: bool) -> None:
+    summary = f"(deprecated spelling of {entry.name}) {entry.summary}" if deprecated else entry.summary
+    p = sub.add_parser(name, help=summary, description=summary)
+    p.set_defaults(stage=entry.name, spelling=name)
+    for inp in entry.inputs:
+        default = REGISTRY[inp.stage].output
+        p.add_argument(_option(inp.role), *([f"--{inp.role}"] if "_" in inp.role else []), dest=inp.role,
+                       default=default, help=f"{inp.help} (output of {inp.stage}; default {default})")
+    p.add_argument("--out", default=entry.output, help=f"output directory (default {entry.output})")
+    p.add_argument("--params", default="params.yaml", help=f"params file; section [{entry.name}]")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a param of this stage (YAML value), e.g. --set wer_threshold=0.2")
+    for option, key in entry.option_params.items():
+        p.add_argument(f"--{option}", dest=f"param_{key}", default=None, help=f"sets {entry.name}.{key}")
+    if entry.reports:
+        p.add_argument("--reports", default=None, help=f"also copy {', '.join(entry.reports)} here (for DVC)")
+    if entry.shardable:
+        p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+        p.add_argument("--rank", type=int, default=None, help="run only this worker's share of the shards")
+        p.add_argument("--world-size", type=int, default=None, help="number of workers sharing the shards")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: one sub-command per stage."""
+    """The argument parser: one sub-command per registered stage, plus the tools."""
     parser = argparse.ArgumentParser(prog="distil-pipeline", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help)
-        for path in command.paths:
-            p.add_argument(f"--{path}", required=True, help=f"{path} directory")
-        p.add_argument("--params", default="params.yaml", help="params file (section: %s)" % command.section)
-    p = sub.add_parser("import-teacher", help="convert a CTranslate2 / Transformers / Hub Whisper to a local directory")
-    p.add_argument("--source", default=None, help="CTranslate2 dir, Transformers dir or Hub id (default: bundled tiny.en)")
-    p.add_argument("--out", required=True)
-    p = sub.add_parser("evaluate", help="WER per system and corpus, speed vs teacher, publish gate")
-    for option in ("src", "teacher", "student-init", "student", "out"):
-        p.add_argument(f"--{option}", required=True)
-    p.add_argument("--params", default="params.yaml")
-    p = sub.add_parser("report", help="print the pipeline's short summary from its outputs")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
+    for entry in STAGES:
+        _add_stage_parser(sub, entry, entry.name, deprecated=False)
+    for entry in STAGES:
+        for alias in entry.aliases:
+            _add_stage_parser(sub, entry, alias, deprecated=True)
+    p = sub.add_parser("report", help=TOOLS["report"], description=TOOLS["report"])
     p.add_argument("--data", default="data")
+    p = sub.add_parser("dvc-yaml", help=TOOLS["dvc-yaml"], description=TOOLS["dvc-yaml"])
+    p.add_argument("--check", action="store_true", help="exit 1 when dvc.yaml differs from the registry's")
+    p.add_argument("--path", default="dvc.yaml")
     return parser
+
+
+def _params(path: Path) -> dict[str, Any]:
+    from components.core.config import read_params
+
+    # No params.yaml in the working directory means defaults; a --params file that is missing is an error.
+    if path.name == "params.yaml" and not path.is_file():
+        log.debug("no params.yaml here: every stage uses its defaults")
+        return {}
+    return read_params(path)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise PipelineError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key.strip()] = yaml.safe_load(value)
+    for name, value in vars(args).items():
+        if name.startswith("param_") and value is not None:
+            overrides[name.removeprefix("param_")] = value
+    return overrides
+
+
+def run_command(args: argparse.Namespace) -> Any:
+    """Run the stage (or tool) the parsed arguments name."""
+    from components.core.invoke import run_stage, stage_config
+    from components.core.runner import RunOptions
+
+    entry = REGISTRY[args.stage]
+    if args.spelling != entry.name:
+        log.warning("`distil-pipeline %s` is deprecated; use `distil-pipeline %s`", args.spelling, entry.name)
+    cfg = stage_config(entry.name, _params(Path(args.params)), _overrides(args))
+    inputs = {i.role: Path(getattr(args, i.role)) for i in entry.inputs}
+    run = RunOptions(args.workers, args.rank, args.world_size) if entry.shardable else None
+    result = run_stage(entry.name, inputs, Path(args.out), cfg, run)
+    if getattr(args, "reports", None):
+        _copy_reports(entry, Path(args.out), Path(args.reports))
+    return result
+
+
+def _copy_reports(entry: Stage, out: Path, reports: Path) -> None:
+    import shutil
+
+    reports.mkdir(parents=True, exist_ok=True)
+    for name in entry.reports:
+        shutil.copy2(out / name, reports / name)
+
+
+def run_tool(args: argparse.Namespace) -> int:
+    """``report`` and ``dvc-yaml``."""
+    if args.command == "report":
+        from components.report import pipeline_summary
+
+        print(pipeline_summary(Path(args.data)))
+        return 0
+    from components.adapters.dvc import check_or_write
+
+    return check_or_write(Path(args.path), args.check)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one stage; print its report as JSON. Exit 2 with one line on a user error."""
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     args = build_parser().parse_args(argv)
-    special = {"evaluate": _run_evaluate, "import-teacher": _run_import_teacher, "report": _run_report}
+    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
     try:
-        result = special[args.command](args) if args.command in special else _run_stage(COMMANDS[args.command], args)
+        if args.command in TOOLS:
+            return run_tool(args)
+        result = run_command(args)
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

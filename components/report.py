@@ -12,6 +12,7 @@ def pipeline_summary(data: Path) -> str:
     normalised = _json(data / "normalised" / "summary.json")
     filtered = _json(data / "filtered" / "summary.json")
     metrics = _json(data / "evaluation" / "metrics.json")
+    speed = _json(data / "evaluation" / "speed.json")
     publish = _json(data / "release" / "publish.json")
     wer = {name: m["wer"] for name, m in metrics["systems"].items()}
     tokens = {name: m["mean_generated_tokens"] for name, m in metrics["systems"].items()}
@@ -24,6 +25,6 @@ def pipeline_summary(data: Path) -> str:
         f" | student {wer['student']:.3f}  ({metrics['records']} unseen utterances)",
         f"  tokens/utt:      teacher {tokens['teacher']} | student-init {tokens['student_init']}"
         f" | student {tokens['student']}",
-        f"  speed:           student {metrics['student_speedup_vs_teacher']:.2f}x the teacher's",
+        f"  speed:           student {speed['student_speedup_vs_teacher']:.2f}x the teacher's",
         f"  gate:            {'passed' if metrics['gate']['passed'] else 'FAILED'}; publish: {publish['status']}",
     ])

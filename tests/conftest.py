@@ -16,10 +16,10 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 @pytest.fixture(scope="session")
 def teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled tiny.en teacher, converted from CTranslate2 by our own code."""
-    from components.teacher.stage import import_teacher
+    from components.teacher.stage import convert_teacher
 
     out = tmp_path_factory.mktemp("teacher") / "teacher"
-    import_teacher(None, out)
+    convert_teacher(None, out)
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.core.manifest import write_records
+from components.core.steps import write_records
 from components.evaluate.gate import GateConfig, check_gate
 from components.evaluate.stage import EvaluateConfig, evaluate
 from components.publish.stage import RELEASE_FILES, PublishConfig, publish

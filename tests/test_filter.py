@@ -11,7 +11,7 @@ from components.core.errors import PipelineError
 from components.core.manifest import read_records, read_rejected, write_records
 from components.filter.expectations import validate_filtered
 from components.filter.stage import WerFilterConfig, filter_by_wer, judge
-from components.filter.wer import corpus_wer, word_errors
+from components.core.wer import corpus_wer, word_errors
 
 REFERENCE = "the cat sat on the warm mat by the door"  # 10 words
 

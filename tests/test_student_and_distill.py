@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from components.core.errors import PipelineError
-from components.core.manifest import write_records
+from components.core.steps import write_records
 from components.distill.data import collate_labels, epoch_batches, label_ids
 from components.distill.loss import distillation_loss, kl_to_teacher
 from components.distill.stage import DistillConfig, distill

@@ -11,9 +11,9 @@ import pytest
 
 from components.core.errors import PipelineError
 from components.core.transcribe import load_whisper, timed_transcribe
-from components.filter.wer import corpus_wer
+from components.core.wer import corpus_wer
 from components.teacher.ct2_reader import read_ct2_model
-from components.teacher.stage import import_teacher
+from components.teacher.stage import convert_teacher
 from tests.conftest import spoken_record
 
 HELD_OUT = (
@@ -72,11 +72,11 @@ def test_unsupported_ct2_version_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_missing_source_names_the_path_and_the_formats(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="teacher source not found.*model.bin"):
-        import_teacher(tmp_path / "nowhere", tmp_path / "out")
+        convert_teacher(tmp_path / "nowhere", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_local_transformers_directory_is_accepted(teacher_dir: Path, tmp_path: Path) -> None:
-    info = import_teacher(teacher_dir, tmp_path / "copy")
+    info = convert_teacher(teacher_dir, tmp_path / "copy")
     assert info.source_format == "transformers"
     assert (tmp_path / "copy" / "model.safetensors").is_file()

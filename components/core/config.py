@@ -8,6 +8,7 @@ and passes the section in.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -17,6 +18,9 @@ import yaml
 from components.core.errors import ConfigError
 
 C = TypeVar("C")
+log = logging.getLogger(__name__)
+# Keys an older release accepted that no longer mean anything: accepted with a deprecation line.
+RETIRED_KEYS = {"shard_size": "output shards now follow the input's shards (ingest.shard_size sets their size)"}
 
 
 def read_params(path: Path) -> dict[str, Any]:
@@ -33,6 +37,9 @@ def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str) ->
     """Build a frozen config dataclass from a mapping, rejecting unknown keys."""
     section = dict(section or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in [k for k in section if k in RETIRED_KEYS and k not in fields]:
+        log.warning("%s: key %r is deprecated and ignored: %s", where, key, RETIRED_KEYS[key])
+        del section[key]
     unknown = sorted(set(section) - set(fields))
     if unknown:
         raise ConfigError(

@@ -34,8 +34,10 @@ def staged_output(dst: Path) -> Iterator[Path]:
 
 
 def write_json(path: Path, data: Any) -> Path:
-    """Write JSON deterministically: sorted keys, two-space indent, trailing newline."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    """Write JSON deterministically (sorted keys, two-space indent, trailing newline) and atomically."""
+    from components.core.shards import write_atomic
+
+    write_atomic(path, (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode())
     return path
 
 

@@ -1,7 +1,8 @@
 """Stage reports: counts in / kept / rejected by reason and corpus, hours, hashes.
 
-``kept + rejected == in`` is checked before ``summary.json`` is written, so a
-stage can never lose a record silently.
+Each work unit keeps a ``Tally``; the runner checks ``kept + rejected == in``
+per unit and merges the tallies, in unit order, into the ``StageReport``
+written as ``summary.json``, so a stage can never lose a record silently.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from components.core.manifest import Rejection, write_records, write_rejected
-from components.core.outputs import staged_output, write_json
+from components.core.manifest import Rejection
 
 SUMMARY_FILE = "summary.json"
 
@@ -38,32 +38,70 @@ class StageReport:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
 
-def build_report(stage: str, records_in: list[dict], kept: list[dict], rejections: list[Rejection],
-                 extra: dict[str, Any] | None = None) -> StageReport:
-    """Count a stage's outcome; raises if any input record is unaccounted for."""
-    if len(kept) + len(rejections) != len(records_in):
-        raise RuntimeError(
-            f"{stage}: {len(records_in)} records in but {len(kept)} kept + {len(rejections)} rejected"
-        )
-    by_corpus: dict[str, dict[str, int]] = {}
-    for key, rows in (("in", records_in), ("kept", kept), ("rejected", rejections)):
-        for corpus, n in Counter(_corpus_of(r) for r in rows).items():
-            by_corpus.setdefault(corpus, {"in": 0, "kept": 0, "rejected": 0})[key] = n
-    return StageReport(
-        stage=stage,
-        records_in=len(records_in),
-        kept=len(kept),
-        rejected=len(rejections),
-        rejected_by_reason=dict(sorted(Counter(r.reason for r in rejections).items())),
-        by_corpus=dict(sorted(by_corpus.items())),
-        hours_in=round(sum(r["duration"] for r in records_in) / 3600, 4),
-        hours_kept=round(sum(r["duration"] for r in kept) / 3600, 4),
-        extra=extra or {},
-    )
+@dataclass
+class Tally:
+    """Counts of one work unit (or of a whole stage, once merged)."""
 
+    records_in: int = 0
+    kept: int = 0
+    seconds_in: float = 0.0
+    seconds_kept: float = 0.0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    by_corpus: dict[str, Counter] = field(default_factory=dict)
 
-def _corpus_of(row: Any) -> str:
-    return row.corpus if isinstance(row, Rejection) else row["corpus"]
+    def count_in(self, corpus: str, seconds: float) -> None:
+        self.records_in += 1
+        self.seconds_in += seconds
+        self._corpus(corpus)["in"] += 1
+
+    def count_kept(self, corpus: str, seconds: float) -> None:
+        self.kept += 1
+        self.seconds_kept += seconds
+        self._corpus(corpus)["kept"] += 1
+
+    def count_rejected(self, rejection: Rejection) -> None:
+        self.rejected_by_reason[rejection.reason] += 1
+        self._corpus(rejection.corpus)["rejected"] += 1
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_by_reason.values())
+
+    def _corpus(self, corpus: str) -> Counter:
+        return self.by_corpus.setdefault(corpus, Counter({"in": 0, "kept": 0, "rejected": 0}))
+
+    def check(self, where: str) -> None:
+        """Raise if any record that came in was neither kept nor rejected."""
+        if self.kept + self.rejected != self.records_in:
+            raise RuntimeError(f"{where}: {self.records_in} records in but {self.kept} kept + {self.rejected} rejected")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records_in": self.records_in, "kept": self.kept, "seconds_in": self.seconds_in,
+                "seconds_kept": self.seconds_kept, "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+                "by_corpus": {c: dict(n) for c, n in sorted(self.by_corpus.items())}}
+
+    @classmethod
+    def merged(cls, parts: Iterable[dict[str, Any]]) -> "Tally":
+        total = cls()
+        for part in parts:
+            total.records_in += part["records_in"]
+            total.kept += part["kept"]
+            total.seconds_in += part["seconds_in"]
+            total.seconds_kept += part["seconds_kept"]
+            total.rejected_by_reason.update(part["rejected_by_reason"])
+            for corpus, counts in part["by_corpus"].items():
+                total._corpus(corpus).update(counts)
+        return total
+
+    def report(self, stage: str, extra: dict[str, Any] | None = None) -> StageReport:
+        """The stage report of these counts."""
+        self.check(stage)
+        return StageReport(
+            stage=stage, records_in=self.records_in, kept=self.kept, rejected=self.rejected,
+            rejected_by_reason=dict(sorted(self.rejected_by_reason.items())),
+            by_corpus={c: dict(n) for c, n in sorted(self.by_corpus.items())},
+            hours_in=round(self.seconds_in / 3600, 4), hours_kept=round(self.seconds_kept / 3600, 4),
+            extra=extra or {})
 
 
 def file_sha256(path: Path) -> str:
@@ -73,25 +111,3 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_summary(dst: Path, report: StageReport) -> Path:
-    """Hash every file already in ``dst`` and write ``summary.json`` beside them."""
-    report.content_hashes = {
-        p.relative_to(dst).as_posix(): file_sha256(p)
-        for p in sorted(dst.rglob("*")) if p.is_file() and p.name != SUMMARY_FILE
-    }
-    path = dst / SUMMARY_FILE
-    path.write_text(report.to_json())
-    return path
-
-
-def write_stage_output(dst: Path, kept: list[dict], rejected: list[Rejection], report: StageReport,
-                       shard_size: int = 500, extra_json: dict[str, Any] | None = None) -> None:
-    """Atomically write a manifest stage's directory: shards, rejected rows, extra JSON files, summary."""
-    with staged_output(dst) as out:
-        write_records(out, kept, shard_size)
-        write_rejected(out, rejected)
-        for name, data in (extra_json or {}).items():
-            write_json(out / name, data)
-        write_summary(out, report)

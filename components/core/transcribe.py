@@ -13,6 +13,9 @@ from components.core.audio import decode_audio_bytes
 from components.core.errors import PipelineError
 
 
+LAYER_MAP_FILE = "student_layers.json"  # which teacher decoder layers a student's layers came from
+
+
 @dataclass
 class Transcript:
     """One utterance's greedy transcript and its generated token count."""

@@ -12,12 +12,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from components.core.errors import PipelineError
-from components.core.manifest import read_records
 from components.core.outputs import staged_output, write_json
-from components.core.transcribe import save_whisper
+from components.core.shards import StageDir, read_joined
+from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
 from components.distill.loss import distillation_loss
-from components.student.stage import LAYER_MAP_FILE
 
 TRAIN_LOG = "train_log.csv"
 TRAIN_METRICS = "training.json"
@@ -84,25 +83,35 @@ def train_step(batch, cache, teacher, student, optimiser, scheduler, cfg: Distil
     return parts
 
 
-def distill(src: Path, teacher_dir: Path, student_dir: Path, dst: Path, cfg: DistillConfig) -> dict:
-    """Train the student from ``student_dir`` on the filtered records in ``src``; save it to ``dst``.
+def training_records(src: Path, pseudo_labelled: Path, normalised: Path) -> list[dict]:
+    """The filtered records with their pseudo-labels and audio, joined by id from the three layers."""
+    kept = StageDir(src, "filter")
+    layers = [(StageDir(normalised, "normalise"), None), (StageDir(pseudo_labelled, "pseudo_label"), ["pseudo_label"]),
+              (kept, ["wer"])]
+    records = [r for relpath in kept.shards(["train"]) for r in read_joined(layers, relpath).to_pylist()]
+    return sorted(records, key=lambda r: r["id"])
+
+
+def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, normalised: Path, dst: Path,
+            cfg: DistillConfig) -> dict:
+    """Train the student from ``student`` on the filtered records of ``src``; save it to ``dst``.
 
     Loss = ce_weight * CE(student, pseudo-label) + kl_weight * KL(teacher || student)
     at ``temperature`` (Distil-Whisper: 0.8, 1.0, 2.0). The encoder is frozen,
     so its outputs are computed once per record and reused across epochs.
     Writes the model, ``train_log.csv`` (loss per step) and ``training.json``.
     """
-    records = read_records(src)
+    records = training_records(src, pseudo_labelled, normalised)
     if not records:
         raise PipelineError(f"{src}: no training records; lower the filter threshold or add data")
-    teacher, student, processor, optimiser, scheduler = _setup(teacher_dir, student_dir, cfg)
+    teacher_model, model, processor, optimiser, scheduler = _setup(teacher, student, cfg)
     examples = [(r, label_ids(processor.tokenizer, r["pseudo_label"], cfg.max_label_length)) for r in records]
-    cache = EncoderCache(student.model.encoder, processor)
+    cache = EncoderCache(model.model.encoder, processor)
     log, step_seconds = [], []
     batches = epoch_batches(len(examples), min(cfg.batch_size, len(examples)), cfg.seed)
     for step in tqdm(range(cfg.max_steps), desc="distill", unit="step"):
         start = time.perf_counter()
-        parts = train_step([examples[i] for i in next(batches)], cache, teacher, student, optimiser, scheduler, cfg)
+        parts = train_step([examples[i] for i in next(batches)], cache, teacher_model, model, optimiser, scheduler, cfg)
         step_seconds.append(time.perf_counter() - start)
         log.append({"step": step + 1, **{k: round(v, 5) for k, v in parts.items()}})
     tqdm.write(f"distill: median step {statistics.median(step_seconds):.2f} s (first steps include encoder passes)")
@@ -110,7 +119,7 @@ def distill(src: Path, teacher_dir: Path, student_dir: Path, dst: Path, cfg: Dis
                "epochs": round(cfg.max_steps * cfg.batch_size / len(records), 2),
                "final_loss": log[-1]["loss"], "final_ce": log[-1]["ce"], "final_kl": log[-1]["kl"],
                "config": asdict(cfg)}
-    _save(dst, student, processor, log, summary, student_dir)
+    _save(dst, model, processor, log, summary, student)
     return summary
 
 

@@ -6,6 +6,7 @@ timestamps): one entry per expectation with its success and observed value.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -49,3 +50,23 @@ def _describe(result) -> dict[str, Any]:
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     observed = result.result.get("observed_value", result.result.get("unexpected_count"))
     return {"expectation": config.type, "kwargs": kwargs, "success": bool(result.success), "observed": observed}
+
+
+def merge_validations(per_shard: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One verdict over all shards: an expectation holds when it holds on every shard.
+
+    ``results`` keeps each expectation once with its observed value per shard,
+    and ``failed_shards`` names the shards where it failed.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for shard, validation in sorted(per_shard.items()):
+        for result in validation["results"]:
+            key = json.dumps([result["expectation"], result["kwargs"]], sort_keys=True, default=str)
+            entry = merged.setdefault(key, {"expectation": result["expectation"], "kwargs": result["kwargs"],
+                                            "success": True, "observed": {}, "failed_shards": []})
+            entry["observed"][shard] = result["observed"]
+            if not result["success"]:
+                entry["success"] = False
+                entry["failed_shards"].append(shard)
+    results = list(merged.values())
+    return {"success": all(r["success"] for r in results), "shards": len(per_shard), "results": results}

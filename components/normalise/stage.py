@@ -1,4 +1,4 @@
-"""normalise stage: audio to 16 kHz mono FLAC, duration bounds, corpus text rules, packing."""
+"""normalise stage: audio to 16 kHz mono FLAC (written once, here), bounds, corpus text rules, packing."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+import pyarrow as pa
 
 from components.core.audio import encode_flac, read_audio, to_mono_16k
 from components.core.errors import PipelineError
-from components.core.manifest import Rejection, partition, read_records
-from components.core.report import StageReport, build_report, write_stage_output
+from components.core.manifest import Rejection, rows_to_table
+from components.core.report import StageReport
+from components.core.runner import RunOptions, UnitWriter, WorkUnit, fingerprint_files, run_sharded
+from components.core.shards import StageDir
 from components.core.text import corpus_text
 from components.normalise.packing import pack_window, plan_windows
 
@@ -27,13 +29,14 @@ class NormaliseConfig:
     pack_windows: bool = False
     max_window_s: float = 30.0
     pack_splits: tuple[str, ...] = ("train",)
-    shard_size: int = 500
 
     def __post_init__(self) -> None:
         if not 0 < self.min_duration_s < self.max_duration_s <= 30.0:
             raise ValueError("need 0 < min_duration_s < max_duration_s <= 30 (Whisper's window)")
         if self.max_window_s > 30.0:
             raise ValueError("max_window_s must be <= 30 s, Whisper's input window")
+        if "test" in self.pack_splits:
+            raise ValueError("pack_splits must not include test: test data is never packed")
 
 
 def normalise_record(record: dict[str, Any], raw: Path, cfg: NormaliseConfig) -> dict[str, Any] | Rejection:
@@ -48,6 +51,8 @@ def normalise_record(record: dict[str, Any], raw: Path, cfg: NormaliseConfig) ->
         samples, rate = read_audio(raw / record["source"], record["offset"], record["duration"])
     except PipelineError as err:
         return reject("unreadable_audio", str(err))
+    if record.get("channel") is not None:
+        samples = samples[:, [int(record["channel"])]]
     audio = to_mono_16k(samples, rate)
     duration = round(len(audio) / 16_000, 4)
     if duration < cfg.min_duration_s:
@@ -59,28 +64,67 @@ def normalise_record(record: dict[str, Any], raw: Path, cfg: NormaliseConfig) ->
             "audio": {"bytes": encode_flac(audio), "path": record["id"].replace("/", "__") + ".flac"}}
 
 
-def pack_records(records: list[dict[str, Any]], cfg: NormaliseConfig) -> list[dict[str, Any]]:
-    """Pack the records of ``cfg.pack_splits`` into windows; other splits stay one per record."""
-    if not cfg.pack_windows:
+def pack_records(records: list[dict[str, Any]], split: str, cfg: NormaliseConfig) -> list[dict[str, Any]]:
+    """Pack one shard's records into windows when its split is packed; otherwise one record each."""
+    if not cfg.pack_windows or split not in cfg.pack_splits:
         return [{**r, "members": [r["id"]]} for r in records]
-    to_pack = [r for r in records if r["split"] in cfg.pack_splits]
-    single = [{**r, "members": [r["id"]]} for r in records if r["split"] not in cfg.pack_splits]
-    packed = [pack_window(window) for window in plan_windows(to_pack, cfg.max_window_s)]
-    return sorted(packed + single, key=lambda r: r["id"])
+    return [pack_window(window) for window in plan_windows(records, cfg.max_window_s)]
 
 
-def normalise(src: Path, raw: Path, dst: Path, cfg: NormaliseConfig) -> StageReport:
-    """Normalise ingested records from ``src`` (audio under ``raw``) into ``dst``.
+def audio_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as a table whose ``audio`` column 🤗 Datasets reads as ``Audio(sampling_rate=16000)``."""
+    from datasets import Audio, Features
+
+    table = rows_to_table(rows, "normalise")
+    features = Features.from_arrow_schema(table.schema)
+    features["audio"] = Audio(sampling_rate=16_000)
+    return table.replace_schema_metadata(features.arrow_schema.metadata)
+
+
+class NormaliseStep:
+    """One work unit per ingested shard; the output shard has the same name."""
+
+    stage, package = STAGE, "components.normalise"
+
+    def __init__(self, src: Path, raw: Path, cfg: NormaliseConfig) -> None:
+        self.src, self.raw, self.config = StageDir(src, "ingest"), Path(raw), cfg
+
+    def units(self) -> list[WorkUnit]:
+        units = []
+        for relpath in self.src.shards():
+            sources = {self.raw / s for s in self.src.read(relpath, ["source"]).column("source").to_pylist()}
+            stats = fingerprint_files((p for p in sources if p.is_file()), self.raw)
+            units.append(WorkUnit(relpath.removesuffix(".parquet"), (self.src.content_hash(relpath), stats), relpath))
+        return units
+
+    def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:
+        kept = []
+        for record in self.src.read(unit.payload).to_pylist():
+            out.count_in(record)
+            result = normalise_record(record, self.raw, self.config)
+            if isinstance(result, Rejection):
+                out.reject(result)
+            else:
+                out.keep(result)
+                kept.append(result)
+        windows = pack_records(kept, unit.name.split("/")[0], self.config)
+        out.add(records_out=len(windows))
+        if windows:
+            out.write(unit.payload, audio_table(windows))
+
+    def finish(self, dst: Path, report: StageReport, markers: list[dict[str, Any]]) -> dict[str, Any]:
+        return {}
+
+
+def normalise(src: Path, raw: Path, dst: Path, cfg: NormaliseConfig, run: RunOptions = RunOptions()
+              ) -> StageReport | None:
+    """Normalise ingested records from ``src`` (audio under ``raw``) into ``dst``, shard by shard.
 
     Each kept record gets 16 kHz mono FLAC audio and text in plain written form;
     records outside the duration bounds, with empty text or unreadable audio are
-    rejected with a reason. With ``pack_windows``, train utterances are then
-    packed into windows of at most ``max_window_s`` (column ``members`` lists
-    the utterance ids in each record).
+    rejected with a reason. With ``pack_windows``, the records of
+    ``pack_splits`` are packed, within each shard, into windows of at most
+    ``max_window_s`` of one speaker (column ``members`` lists the utterance ids).
+    The audio is written here once; later stages store only what they add.
     """
-    records = read_records(src)
-    kept, rejected = partition(normalise_record(r, raw, cfg) for r in tqdm(records, desc="normalise", unit="utt"))
-    windows = pack_records(kept, cfg)
-    report = build_report(STAGE, records, kept, rejected, extra={"records_out": len(windows)})
-    write_stage_output(dst, windows, rejected, report, cfg.shard_size)
-    return report
+    return run_sharded(NormaliseStep(src, raw, cfg), Path(dst), run)

@@ -21,14 +21,16 @@ def _front_matter(repo_id: str, metrics: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n"
 
 
-def _results_table(metrics: dict[str, Any]) -> str:
+def _results_table(metrics: dict[str, Any], speed: dict[str, Any]) -> str:
     lines = ["| system | WER | generated tokens / utterance | wall s per audio s |", "|---|---|---|---|"]
     for name, m in metrics["systems"].items():
-        lines.append(f"| {name} | {m['wer']:.3f} | {m['mean_generated_tokens']} | {m['seconds_per_audio_second']} |")
+        seconds = speed["seconds_per_audio_second"].get(name, "")
+        lines.append(f"| {name} | {m['wer']:.3f} | {m['mean_generated_tokens']} | {seconds} |")
     return "\n".join(lines)
 
 
-def model_card(repo_id: str, metrics: dict[str, Any], training: dict[str, Any], layers: dict[str, Any]) -> str:
+def model_card(repo_id: str, metrics: dict[str, Any], speed: dict[str, Any], training: dict[str, Any],
+               layers: dict[str, Any]) -> str:
     """Markdown model card: what the student is, how it was trained, and its measured results."""
     return f"""{_front_matter(repo_id, metrics)}
 # {repo_id}
@@ -44,9 +46,9 @@ pseudo-labels that passed a WER filter, with loss
 
 ## Evaluation ({metrics['records']} utterances, {metrics['audio_hours']} h, split `{metrics['split']}`)
 
-{_results_table(metrics)}
+{_results_table(metrics, speed)}
 
-Student speed-up vs teacher (greedy, same batches): {metrics['student_speedup_vs_teacher']}x.
+Student speed-up vs teacher (greedy, same batches): {speed['student_speedup_vs_teacher']}x.
 
 ## Usage
 

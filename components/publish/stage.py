@@ -29,13 +29,14 @@ class PublishConfig:
 def build_release(student_dir: Path, eval_dir: Path, out: Path, repo_id: str) -> dict[str, Any]:
     """Copy weights and processor, write README.md (model card) and eval_results.json into ``out``."""
     metrics = read_json(eval_dir / "metrics.json")
+    speed = read_json(eval_dir / "speed.json")
     training = read_json(student_dir / "training.json")
     layers = read_json(student_dir / "student_layers.json")
     for name in RELEASE_FILES:
         if not (student_dir / name).is_file():
             raise PipelineError(f"{student_dir / name}: missing from the student; rerun the distill stage")
         shutil.copy2(student_dir / name, out / name)
-    (out / "README.md").write_text(model_card(repo_id, metrics, training, layers))
+    (out / "README.md").write_text(model_card(repo_id, metrics, speed, training, layers))
     write_json(out / "eval_results.json", metrics)
     return metrics
 
@@ -51,7 +52,7 @@ def upload(folder: Path, cfg: PublishConfig, token: str) -> str:
     return str(info)
 
 
-def publish(student_dir: Path, eval_dir: Path, dst: Path, cfg: PublishConfig) -> dict[str, Any]:
+def publish(student: Path, eval: Path, dst: Path, cfg: PublishConfig) -> dict[str, Any]:
     """Build the release folder in ``dst``; upload it when the gate passed and ``HF_TOKEN`` is set.
 
     The outcome (``uploaded``, ``gate_failed`` or ``no_token``) is written to
@@ -59,7 +60,7 @@ def publish(student_dir: Path, eval_dir: Path, dst: Path, cfg: PublishConfig) ->
     """
     token = os.environ.get("HF_TOKEN")
     with staged_output(dst) as out:
-        metrics = build_release(student_dir, eval_dir, out, cfg.repo_id)
+        metrics = build_release(Path(student), Path(eval), out, cfg.repo_id)
         gate_passed = metrics["gate"]["passed"]
         if cfg.require_gate and not gate_passed:
             status = {"status": "gate_failed", "detail": "evaluation gate failed; not uploaded", "gate": metrics["gate"]}

@@ -15,8 +15,7 @@ import numpy as np
 
 from components.core.errors import PipelineError
 from components.core.outputs import staged_output, write_json
-
-LAYER_MAP_FILE = "student_layers.json"
+from components.core.transcribe import LAYER_MAP_FILE
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,14 @@ def build_student(teacher, decoder_layers: int):
     return student, layers
 
 
-def init_student(teacher_dir: Path, dst: Path, cfg: StudentConfig) -> dict:
+def init_student(teacher: Path, dst: Path, cfg: StudentConfig) -> dict:
     """Write the initial student (weights, processor, generation config) into ``dst``."""
     from components.core.transcribe import load_whisper, save_whisper
 
-    teacher, processor = load_whisper(teacher_dir)
-    student, layers = build_student(teacher, cfg.decoder_layers)
-    info = {"teacher_decoder_layers": teacher.config.decoder_layers, "student_decoder_layers": layers,
-            "teacher_parameters": teacher.num_parameters(), "student_parameters": student.num_parameters()}
+    model, processor = load_whisper(teacher)
+    student, layers = build_student(model, cfg.decoder_layers)
+    info = {"teacher_decoder_layers": model.config.decoder_layers, "student_decoder_layers": layers,
+            "teacher_parameters": model.num_parameters(), "student_parameters": student.num_parameters()}
     with staged_output(dst) as out:
         save_whisper(student, processor, out)
         write_json(out / LAYER_MAP_FILE, info)

