@@ -53,6 +53,8 @@ def _add_stage_parser(sub: argparse._SubParsersAction, entry: Stage, name: str, 
         p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
         p.add_argument("--rank", type=int, default=None, help="run only this worker's share of the shards")
         p.add_argument("--world-size", type=int, default=None, help="number of workers sharing the shards")
+        p.add_argument("--corpus", action="append", default=[], dest="groups",
+                       help="run only this corpus's shards (repeatable); the final call without it merges")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +109,7 @@ def run_command(args: argparse.Namespace) -> Any:
         log.warning("`distil-pipeline %s` is deprecated; use `distil-pipeline %s`", args.spelling, entry.name)
     cfg = stage_config(entry.name, _params(Path(args.params)), _overrides(args))
     inputs = {i.role: Path(getattr(args, i.role)) for i in entry.inputs}
-    run = RunOptions(args.workers, args.rank, args.world_size) if entry.shardable else None
+    run = RunOptions(args.workers, args.rank, args.world_size, tuple(args.groups)) if entry.shardable else None
     result = run_stage(entry.name, inputs, Path(args.out), cfg, run)
     if getattr(args, "reports", None):
         _copy_reports(entry, Path(args.out), Path(args.reports))

@@ -3,18 +3,26 @@
 ``stage_config`` turns the whole params mapping plus overrides into the
 stage's frozen config (unknown keys are errors); ``run_stage`` calls the stage
 function with its input paths in registry order, its output and config, and,
-for shardable stages, the run options.
+for shardable stages, the run options. Shardable stages skip finished shards
+themselves; any other stage is skipped when a marker in its output shows it
+already ran on the same inputs, config and code (except ``always_run`` ones).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping
 
 from components.core.config import build_config
 from components.core.registry import Stage, stage as registered
-from components.core.runner import RunOptions
+from components.core.code_deps import code_fingerprint
+from components.core.runner import RunOptions, hash_tree
+from components.core.shards import RUNNER_DIR, SUMMARY_FILE, sha256_bytes, write_atomic
+
+STAGE_MARKER = f"{RUNNER_DIR}/stage.json"
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +58,25 @@ def run_stage(name: str, inputs: Mapping[str, Path], dst: Path, cfg: Any, run: R
     if missing:
         raise ValueError(f"stage {name}: missing input(s) {', '.join(missing)}")
     args = [Path(inputs[i.role]) for i in entry.inputs]
-    kwargs = {"run": run} if entry.shardable and run is not None else {}
-    return entry.function()(*args, Path(dst), cfg, **kwargs)
+    if entry.shardable:
+        return entry.function()(*args, Path(dst), cfg, **({"run": run} if run is not None else {}))
+    fingerprint = stage_fingerprint(entry, cfg, args)
+    marker = Path(dst) / STAGE_MARKER
+    if not entry.always_run and marker.is_file() and json.loads(marker.read_text())["fingerprint"] == fingerprint:
+        log.info("%s: %s is current (same inputs, config and code); skipped", name, dst)
+        return None
+    result = entry.function()(*args, Path(dst), cfg)
+    write_atomic(marker, (json.dumps({"stage": name, "fingerprint": fingerprint}, indent=1) + "\n").encode())
+    return result
+
+
+def input_fingerprint(path: Path) -> str:
+    """A finished stage directory's summary (it lists every file's hash), else every file's hash."""
+    summary = Path(path) / SUMMARY_FILE
+    return sha256_bytes(summary.read_bytes()) if summary.is_file() else hash_tree(path)
+
+
+def stage_fingerprint(entry: Stage, cfg: Any, inputs: list[Path]) -> str:
+    """Config, code and inputs of a non-shardable stage, hashed."""
+    parts = [json.dumps(asdict(cfg), sort_keys=True, default=str), code_fingerprint(entry.package)]
+    return sha256_bytes("\n".join(parts + [input_fingerprint(p) for p in inputs]).encode())

@@ -47,14 +47,11 @@ class Stage:
     resources: Resources = field(default_factory=Resources)
     artifact: str = "dataset"           # dataset | model | raw | evaluation | release
     network: bool = False               # touches the network: orchestrators retry it with back-off
+    always_run: bool = False            # never skipped as current (its effect is outside its output)
     reports: dict[str, str] = field(default_factory=dict)  # file in the output -> metric | plot
     option_params: dict[str, str] = field(default_factory=dict)  # CLI option -> config key it sets
     aliases: tuple[str, ...] = ()       # old CLI spellings, still accepted with a deprecation line
     params_aliases: tuple[str, ...] = ()  # old params.yaml section names, likewise
-
-    @property
-    def cli_name(self) -> str:
-        return self.name
 
     def function(self) -> Any:
         """The stage function (imported on first use)."""
@@ -123,7 +120,7 @@ STAGES: tuple[Stage, ...] = (
                   Input("student", "distill", "distilled student"))),
     Stage("publish", "build the release folder; upload it to the Hub when the gate passed and a token is set",
           "components.publish.stage:publish", "components.publish.stage:PublishConfig",
-          output="data/release", artifact="release", network=True,
+          output="data/release", artifact="release", network=True, always_run=True,
           inputs=(Input("student", "distill", "distilled student"), Input("eval", "evaluate", "evaluation"))),
 )
 

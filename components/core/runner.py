@@ -54,6 +54,7 @@ class RunOptions:
     workers: int = 1
     rank: int | None = None
     world_size: int | None = None
+    groups: tuple[str, ...] = ()   # only the units of these groups (corpora), e.g. one orchestrator task each
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -66,7 +67,12 @@ class RunOptions:
     @property
     def partial(self) -> bool:
         """This call runs one worker's share only, and leaves the merge to a final call."""
-        return self.rank is not None
+        return self.rank is not None or bool(self.groups)
+
+    def share(self, units: list["WorkUnit"]) -> list["WorkUnit"]:
+        """This worker's units: those of ``groups`` (all when empty), then every ``world_size``-th from ``rank``."""
+        chosen = [u for u in units if u.group in self.groups] if self.groups else units
+        return chosen[self.rank::self.world_size] if self.rank is not None else chosen
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class WorkUnit:
     name: str
     depends_on: tuple[str, ...] = ()
     payload: Any = None
+    group: str = ""   # the corpus, for fan-out per corpus
 
 
 class UnitWriter:
@@ -150,8 +157,7 @@ def run_sharded(step: ShardedStep, dst: Path, run: RunOptions = RunOptions()) ->
     if run.workers > 1 and not run.partial:
         _run_processes(step, dst, run.workers)
     else:
-        mine = units[run.rank::run.world_size] if run.partial else units
-        work_units(step, dst, mine, config_fp)
+        work_units(step, dst, run.share(units), config_fp)
     if run.partial:
         return None
     return finalise(step, dst, units, config_fp)

@@ -57,6 +57,11 @@ def is_data_shard(relpath: str) -> bool:
     return len(parts) == 2 and parts[0] in SPLITS and parts[1].endswith(".parquet")
 
 
+def shard_group(relpath: str) -> str:
+    """The corpus a shard belongs to: ``train/librispeech-00000-000.parquet`` -> ``librispeech``."""
+    return relpath.split("/")[-1].split("-")[0]
+
+
 class StageDir:
     """A finished stage output directory, and the stage that writes it (for error messages)."""
 

@@ -11,7 +11,7 @@ from components.core.manifest import Rejection
 from components.core.report import StageReport
 from components.core.runner import RunOptions, UnitWriter, WorkUnit, run_sharded
 from components.core.outputs import write_json
-from components.core.shards import StageDir, read_joined
+from components.core.shards import StageDir, read_joined, shard_group
 from components.core.wer import word_errors
 from components.filter.expectations import merge_validations, validate_filtered
 
@@ -55,7 +55,8 @@ class FilterStep:
         self.normalised = StageDir(normalised, "normalise")
 
     def units(self) -> list[WorkUnit]:
-        return [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), self.normalised.content_hash(p)), p)
+        return [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), self.normalised.content_hash(p)), p,
+                         shard_group(p))
                 for p in self.src.shards()]
 
     def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:

@@ -49,7 +49,7 @@ class IngestStep:
             size = self.config.groups_per_shard
             for index in range(0, len(groups), size):
                 chunk = tuple(groups[index:index + size])
-                units.append(WorkUnit(f"{name}-{index // size:05d}", (files, *chunk), (name, chunk)))
+                units.append(WorkUnit(f"{name}-{index // size:05d}", (files, *chunk), (name, chunk), name))
         return units
 
     def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:

@@ -13,7 +13,7 @@ from components.core.errors import PipelineError
 from components.core.manifest import Rejection, rows_to_table
 from components.core.report import StageReport
 from components.core.runner import RunOptions, UnitWriter, WorkUnit, fingerprint_files, run_sharded
-from components.core.shards import StageDir
+from components.core.shards import StageDir, shard_group
 from components.core.text import corpus_text
 from components.normalise.packing import pack_window, plan_windows
 
@@ -94,7 +94,8 @@ class NormaliseStep:
         for relpath in self.src.shards():
             sources = {self.raw / s for s in self.src.read(relpath, ["source"]).column("source").to_pylist()}
             stats = fingerprint_files((p for p in sources if p.is_file()), self.raw)
-            units.append(WorkUnit(relpath.removesuffix(".parquet"), (self.src.content_hash(relpath), stats), relpath))
+            units.append(WorkUnit(relpath.removesuffix(".parquet"), (self.src.content_hash(relpath), stats), relpath,
+                                  shard_group(relpath)))
         return units
 
     def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:

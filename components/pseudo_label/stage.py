@@ -10,7 +10,7 @@ from typing import Any
 from components.core.manifest import Rejection
 from components.core.report import StageReport
 from components.core.runner import RunOptions, UnitWriter, WorkUnit, hash_tree, run_sharded
-from components.core.shards import StageDir
+from components.core.shards import StageDir, shard_group
 from components.core.transcribe import audio_seconds, batches, load_whisper, timed_transcribe
 
 STAGE = "pseudo_label"
@@ -44,7 +44,7 @@ class PseudoLabelStep:
 
     def units(self) -> list[WorkUnit]:
         teacher = hash_tree(self.teacher)
-        return [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), teacher), p)
+        return [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), teacher), p, shard_group(p))
                 for p in self.src.shards(self.config.splits)]
 
     def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:

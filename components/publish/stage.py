@@ -48,7 +48,7 @@ def upload(folder: Path, cfg: PublishConfig, token: str) -> str:
     api = HfApi(token=token)
     api.create_repo(cfg.repo_id, private=cfg.private, exist_ok=True, repo_type="model")
     info = api.upload_folder(folder_path=str(folder), repo_id=cfg.repo_id, repo_type="model",
-                             commit_message="distil-whisper-pipeline release", ignore_patterns=[STATUS_FILE])
+                             commit_message="distil-whisper-pipeline release", ignore_patterns=[STATUS_FILE, ".runner/*"])
     return str(info)
 
 
