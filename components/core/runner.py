@@ -292,7 +292,9 @@ def _merge_rejected(dst: Path, paths: list[Path]) -> None:
     tmp = dst / f".{REJECTED_FILE}.tmp"
     with pq.ParquetWriter(tmp, REJECTED_SCHEMA, compression="zstd") as writer:
         for path in paths:
-            writer.write_table(pq.read_table(path, schema=REJECTED_SCHEMA))
+            table = pq.read_table(path, schema=REJECTED_SCHEMA)
+            if table.num_rows:  # an empty row group trips readers (🤗 datasets)
+                writer.write_table(table)
     os.replace(tmp, dst / REJECTED_FILE)
 
 
