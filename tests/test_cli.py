@@ -32,7 +32,7 @@ def test_missing_corpus_directory_is_one_line_and_writes_nothing(tmp_path: Path,
 
 
 def test_missing_teacher_source_is_one_line(tmp_path: Path, capsys) -> None:
-    assert main(["import-teacher", "--source", str(tmp_path / "none"), "--out", str(tmp_path / "t")]) == 2
+    assert main(["import_teacher", "--source", str(tmp_path / "none"), "--out", str(tmp_path / "t")]) == 2
     assert "teacher source not found" in _error_line(capsys)
     assert not (tmp_path / "t").exists()
 

@@ -8,8 +8,9 @@ import pytest
 
 from components.core.config import build_config, config_from_params
 from components.core.errors import ConfigError, PipelineError
-from components.core.manifest import Rejection, read_records, write_records, write_rejected
-from components.core.report import build_report, write_summary
+from components.core.manifest import Rejection, read_records
+from components.core.report import Tally
+from components.core.steps import write_records
 from components.evaluate.stage import EvaluateConfig
 from components.filter.stage import WerFilterConfig
 from components.normalise.stage import NormaliseConfig
@@ -43,15 +44,19 @@ def test_wrong_types_and_impossible_bounds_are_config_errors() -> None:
         build_config(NormaliseConfig, {"max_window_s": 40.0}, "normalise")
 
 
-def test_records_round_trip_through_shards_and_load_with_datasets(tmp_path: Path) -> None:
-    records = [_record(i) for i in range(7)]
+def test_records_round_trip_through_split_shards(tmp_path: Path) -> None:
+    records = [_record(i) for i in range(7)] + [{**_record(9), "split": "test"}]
     write_records(tmp_path, records, shard_size=3)
-    assert len(list(tmp_path.glob("data-*.parquet"))) == 3
-    assert read_records(tmp_path) == records
-    from datasets import load_dataset
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*.parquet")) == [
+        "test/records-00000.parquet", "train/records-00000.parquet", "train/records-00001.parquet",
+        "train/records-00002.parquet"]
+    assert read_records(tmp_path, splits=["train"]) == records[:7]
+    assert read_records(tmp_path, ["id"], ["test"]) == [{"id": "librispeech/9"}]
 
-    dataset = load_dataset("parquet", data_files=str(tmp_path / "data-*.parquet"), split="train")
-    assert dataset["id"] == [r["id"] for r in records]
+
+def test_rows_with_different_keys_keep_every_column(tmp_path: Path) -> None:
+    write_records(tmp_path, [_record(0), {**_record(1), "channel": 1}])
+    assert [r.get("channel") for r in read_records(tmp_path)] == [None, 1]
 
 
 def test_duplicate_ids_are_refused_before_writing(tmp_path: Path) -> None:
@@ -60,14 +65,21 @@ def test_duplicate_ids_are_refused_before_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_report_counts_by_reason_and_corpus_and_refuses_lost_records(tmp_path: Path) -> None:
-    records = [_record(0), _record(1), _record(2, "tedlium", 3600.0)]
-    rejected = [Rejection("tedlium/2", "tedlium", "filter", "wer_above_threshold", "wer=0.5")]
-    report = build_report("filter", records, records[:2], rejected)
+def test_tally_counts_by_reason_and_corpus_and_refuses_lost_records() -> None:
+    tally = Tally()
+    for record in [_record(0), _record(1), _record(2, "tedlium", 3600.0)]:
+        tally.count_in(record["corpus"], record["duration"])
+    tally.count_kept("librispeech", 2.0)
+    tally.count_rejected(Rejection("tedlium/2", "tedlium", "filter", "wer_above_threshold", "wer=0.5"))
+    with pytest.raises(RuntimeError, match="3 records in but 1 kept"):
+        tally.report("filter")
+    tally.count_kept("librispeech", 2.0)
+    report = Tally.merged([tally.to_dict()]).report("filter")
     assert report.rejected_by_reason == {"wer_above_threshold": 1}
     assert report.by_corpus["tedlium"] == {"in": 1, "kept": 0, "rejected": 1}
     assert report.hours_in == pytest.approx(1 + 4 / 3600, abs=1e-4)
-    with pytest.raises(RuntimeError, match="3 records in but 1 kept"):
-        build_report("filter", records, records[:1], rejected)
-    write_rejected(tmp_path, rejected)
-    assert "rejected.parquet" in write_summary(tmp_path, report).read_text()
+
+
+def test_retired_shard_size_key_is_accepted_with_a_deprecation_line(caplog: pytest.LogCaptureFixture) -> None:
+    assert build_config(WerFilterConfig, {"shard_size": 500}, "filter").wer_threshold == 0.1
+    assert "deprecated" in caplog.text

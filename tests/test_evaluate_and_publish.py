@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,8 @@ def evaluated(teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
                spoken_record("commonvoice/x9", "This one is training data only.", "train")]
     write_records(root / "normalised", records)
     init_student(teacher_dir, root / "student_init", StudentConfig(decoder_layers=2))
-    models = {"teacher": teacher_dir, "student_init": root / "student_init", "student": teacher_dir}
     cfg = EvaluateConfig(batch_size=2, max_new_tokens=24, gate=GateConfig(max_wer=0.5))
-    metrics = evaluate(root / "normalised", models, root / "evaluation", cfg)
+    metrics = evaluate(root / "normalised", teacher_dir, root / "student_init", teacher_dir, root / "evaluation", cfg)
     return {"root": root, "metrics": metrics}
 
 
@@ -42,8 +42,9 @@ def test_evaluation_reports_every_system_on_the_test_split_only(evaluated: dict)
     teacher = metrics["systems"]["teacher"]
     assert teacher["wer"] < 0.35 and set(teacher["wer_by_corpus"]) == {"commonvoice", "librispeech"}
     assert metrics["systems"]["student"]["wer"] == teacher["wer"]  # same model, same greedy output
-    assert metrics["student_speedup_vs_teacher"] > 0
     out = evaluated["root"] / "evaluation"
+    speed = json.loads((out / "speed.json").read_text())
+    assert speed["student_speedup_vs_teacher"] > 0 and set(speed["seconds_per_audio_second"]) == set(metrics["systems"])
     assert json.loads((out / "metrics.json").read_text())["gate"] == metrics["gate"]
     assert (out / "wer_by_system.png").stat().st_size > 1000
     assert (out / "wer_by_system.csv").read_text().startswith("system,wer")
@@ -70,14 +71,13 @@ def test_publish_refuses_upload_when_the_gate_failed(evaluated: dict, tmp_path: 
     metrics = {**evaluated["metrics"], "gate": {"passed": False, "rules": {}}}
     metrics_dir.mkdir()
     (metrics_dir / "metrics.json").write_text(json.dumps(metrics))
+    shutil.copy(evaluated["root"] / "evaluation" / "speed.json", metrics_dir / "speed.json")
     status = publish(student, metrics_dir, tmp_path / "release", PublishConfig(repo_id="me/demo"))
     assert status["status"] == "gate_failed"
     assert json.loads((tmp_path / "release" / "publish.json").read_text())["status"] == "gate_failed"
 
 
 def _student_with_training_files(model_dir: Path, tmp_path: Path) -> Path:
-    import shutil
-
     student = Path(shutil.copytree(model_dir, tmp_path / "student"))
     training = {"train_records": 2, "steps": 1, "epochs": 0.5, "final_loss": 1.0,
                 "config": {"ce_weight": 0.8, "kl_weight": 1.0, "temperature": 2.0}}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from components.core.errors import PipelineError
-from components.core.manifest import read_records, read_rejected, write_records
+from components.core.manifest import read_records, read_rejected
+from components.core.steps import write_records
 from components.filter.expectations import validate_filtered
 from components.filter.stage import WerFilterConfig, filter_by_wer, judge
 from components.core.wer import corpus_wer, word_errors
@@ -36,12 +37,19 @@ def test_wer_uses_whisper_normalisation_on_both_sides() -> None:
     assert corpus_wer([("a b c d", "a b c d"), ("a b", "x")]) == pytest.approx(2 / 6)
 
 
-def test_filter_writes_kept_rejected_summary_and_validation(tmp_path: Path) -> None:
+def _layers(tmp_path: Path, rows: list[dict]) -> tuple[Path, Path]:
+    """A normalised layer (references) and a pseudo-label layer (id, pseudo_label) with the same shards."""
+    write_records(tmp_path / "normalised", [{k: v for k, v in r.items() if k != "pseudo_label"} for r in rows])
+    write_records(tmp_path / "labels", rows)
+    return tmp_path / "labels", tmp_path / "normalised"
+
+
+def test_filter_writes_kept_ids_with_wer_rejected_summary_and_validation(tmp_path: Path) -> None:
     rows = [_labelled(i, REFERENCE) for i in range(3)] + [_labelled(9, "something else entirely")]
     rows.append(_labelled(10, "hello", text="[noise]"))
-    write_records(tmp_path / "in", rows)
-    report = filter_by_wer(tmp_path / "in", tmp_path / "out", WerFilterConfig(min_kept_fraction=0.1))
-    assert [r["id"] for r in read_records(tmp_path / "out")] == ["tedlium/0", "tedlium/1", "tedlium/2"]
+    labels, normalised = _layers(tmp_path, rows)
+    report = filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig(min_kept_fraction=0.1))
+    assert read_records(tmp_path / "out") == [{"id": f"tedlium/{i}", "wer": 0.0} for i in range(3)]
     reasons = {r.id: r.reason for r in read_rejected(tmp_path / "out")}
     assert reasons == {"tedlium/9": "wer_above_threshold", "tedlium/10": "empty_reference"}
     assert report.kept + report.rejected == report.records_in == 5
@@ -49,11 +57,22 @@ def test_filter_writes_kept_rejected_summary_and_validation(tmp_path: Path) -> N
     assert validation["success"] and len(validation["results"]) >= 6
 
 
-def test_too_few_survivors_fail_the_stage_and_write_nothing(tmp_path: Path) -> None:
-    write_records(tmp_path / "in", [_labelled(i, "wrong words") for i in range(4)] + [_labelled(5, REFERENCE)])
+def test_too_few_survivors_leave_the_stage_unfinished(tmp_path: Path) -> None:
+    labels, normalised = _layers(tmp_path, [_labelled(i, "wrong words") for i in range(4)] + [_labelled(5, REFERENCE)])
     with pytest.raises(PipelineError, match="only 1 of 5 records"):
-        filter_by_wer(tmp_path / "in", tmp_path / "out", WerFilterConfig(min_kept_fraction=0.5))
-    assert not (tmp_path / "out").exists()
+        filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig(min_kept_fraction=0.5))
+    assert not (tmp_path / "out" / "summary.json").exists()
+    with pytest.raises(PipelineError, match="partial"):
+        read_records(tmp_path / "out")
+
+
+def test_a_threshold_change_stores_kilobytes_not_audio(tmp_path: Path) -> None:
+    rows = [{**_labelled(i, REFERENCE), "audio": {"bytes": bytes(200_000), "path": "x.flac"}} for i in range(4)]
+    labels, normalised = _layers(tmp_path, rows)
+    for threshold in (0.1, 0.5):
+        filter_by_wer(labels, normalised, tmp_path / f"out{threshold}", WerFilterConfig(wer_threshold=threshold))
+        size = sum(p.stat().st_size for p in (tmp_path / f"out{threshold}").rglob("*") if p.is_file())
+        assert size < 20_000
 
 
 def test_expectations_catch_a_broken_kept_set() -> None:

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 
 from components.core.audio import decode_audio_bytes
-from components.core.manifest import Rejection, read_records, read_rejected, write_records
+from components.core.manifest import Rejection, read_records, read_rejected
+from components.core.steps import write_records
 from components.core.text import corpus_text
 from components.normalise.packing import GAP_S, pack_window, plan_windows
 from components.normalise.stage import NormaliseConfig, normalise, normalise_record
@@ -95,9 +96,9 @@ def test_stage_accounts_for_every_record_and_packs_only_train(tmp_path: Path) ->
         sf.write(raw / f"{i}.wav", _tone(4.0, 16_000), 16_000)
         items.append({**_item(i, f"{i}.wav", 4.0), "split": "train" if i < 3 else "test"})
     items.append(_item(9, "missing.wav", 4.0))
-    write_records(src, items)
+    write_records(src, items, stage="ingest")
     report = normalise(src, raw, tmp_path / "out", NormaliseConfig(pack_windows=True, max_window_s=10.0))
-    out = read_records(tmp_path / "out")
+    out = read_records(tmp_path / "out", splits=["train"]) + read_records(tmp_path / "out", splits=["test"])
     assert report.records_in == 5 and report.kept == 4 and report.rejected == 1
-    assert [r["id"] for r in out] == ["librispeech/0..1", "librispeech/2", "librispeech/3"]
+    assert [r["id"] for r in out] == ["librispeech/0..1", "librispeech/2", "librispeech/3"]  # train, then test
     assert [r.reason for r in read_rejected(tmp_path / "out")] == ["unreadable_audio"]

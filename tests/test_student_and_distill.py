@@ -96,9 +96,10 @@ def test_epoch_batches_cover_every_index_each_epoch_and_are_seeded() -> None:
 def test_distillation_lowers_the_loss_on_pseudo_labels(teacher_dir: Path, spoken_train: list,
                                                        tmp_path: Path) -> None:
     init_student(teacher_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
-    write_records(tmp_path / "filtered", [{**r, "pseudo_label": r["text"]} for r in spoken_train])
+    layers = _training_layers(tmp_path, spoken_train)
     cfg = DistillConfig(max_steps=12, batch_size=3, learning_rate=3e-4, warmup_steps=2)
-    summary = distill(tmp_path / "filtered", teacher_dir, tmp_path / "init", tmp_path / "student", cfg)
+    summary = distill(layers["filtered"], teacher_dir, tmp_path / "init", layers["labels"], layers["normalised"],
+                      tmp_path / "student", cfg)
     with (tmp_path / "student" / "train_log.csv").open() as handle:
         log = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     assert len(log) == 12 and summary["train_records"] == 6
@@ -110,8 +111,17 @@ def test_distillation_lowers_the_loss_on_pseudo_labels(teacher_dir: Path, spoken
 def test_same_inputs_and_seed_give_byte_identical_weights(tiny_whisper_dir: Path, spoken_train: list,
                                                           tmp_path: Path) -> None:
     init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
-    write_records(tmp_path / "filtered", [{**r, "pseudo_label": r["text"]} for r in spoken_train])
+    layers = _training_layers(tmp_path, spoken_train)
     cfg = DistillConfig(max_steps=3, batch_size=3, learning_rate=1e-3, warmup_steps=1)
     for run in ("a", "b"):
-        distill(tmp_path / "filtered", tiny_whisper_dir, tmp_path / "init", tmp_path / run, cfg)
+        distill(layers["filtered"], tiny_whisper_dir, tmp_path / "init", layers["labels"], layers["normalised"],
+                tmp_path / run, cfg)
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def _training_layers(tmp_path: Path, records: list) -> dict[str, Path]:
+    """The three layers distill joins: audio (normalised), pseudo-labels, and the filter's kept ids."""
+    write_records(tmp_path / "normalised", records)
+    write_records(tmp_path / "labels", [{**r, "pseudo_label": r["text"]} for r in records])
+    write_records(tmp_path / "filtered", [{**r, "wer": 0.0} for r in records])
+    return {"normalised": tmp_path / "normalised", "labels": tmp_path / "labels", "filtered": tmp_path / "filtered"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import types
 import typing
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -54,6 +55,11 @@ def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str) ->
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X]: None, or an X
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or len(options) != 1:
+            return value
+        hint = options[0]
     if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
         return build_config(hint, value, where)
     origin = typing.get_origin(hint)
