@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     args = parser.parse_args()
 
-    records = [r for r in read_records(args.data) if r["split"] == args.split]
+    records = [r for r in read_records(args.data, splits=[args.split])]
     systems = {name: load_whisper(path) for name, path in (("teacher", args.teacher), ("student", args.student))}
     processor = systems["teacher"][1]
     feature_batches = [input_features(processor, b) for b in list(batches(records, args.batch_size))[:args.batches]]

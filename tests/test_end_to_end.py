@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.core.code_deps import code_files
+from components.core.registry import STAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {
-    "demo_data": {"train_per_corpus": 8, "test_per_corpus": 2},
+    "make_demo_data": {"train_per_corpus": 8, "test_per_corpus": 2},
     "pseudo_label": {"batch_size": 8, "max_new_tokens": 48},
     "filter": {"wer_threshold": 0.2, "min_kept_fraction": 0.05},
     "distill": {"max_steps": 3, "batch_size": 4},
@@ -39,14 +42,22 @@ def _project(tmp: Path) -> Path:
     return project
 
 
-def _repro(project: Path) -> tuple[set[str], str]:
+def _dvc(project: Path, *args: str) -> str:
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("HF_TOKEN", None)
-    out = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=project, env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return set(re.findall(r"Running stage '([a-z_]+)'", out.stdout)), out.stdout
+    return out.stdout
+
+
+def _repro(project: Path) -> tuple[set[str], str]:
+    stdout = _dvc(project, "repro")
+    return set(re.findall(r"Running stage '([a-z_]+)'", stdout)), stdout
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 @pytest.mark.slow
@@ -63,11 +74,22 @@ def test_dvc_repro_runs_everything_then_only_what_changed(tmp_path: Path) -> Non
     assert json.loads((data / "release" / "publish.json").read_text())["status"] in {"no_token", "gate_failed"}
     assert (data / "release" / "README.md").is_file()
 
+    assert json.loads(_dvc(project, "metrics", "show", "--json"))  # reports are cache: false, beside the data
+    assert (data / "reports" / "evaluate" / "metrics.json").is_file()
+
     ran, _ = _repro(project)
     assert ran == set()
+
+    text = project / "components" / "core" / "text.py"
+    original = text.read_text()
+    text.write_text(original + "\n# touched\n")
+    changed = set(json.loads(_dvc(project, "status", "--json")))
+    assert changed == {s.name for s in STAGES if "components/core/text.py" in code_files(s.package)}
+    text.write_text(original)
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["filter"]["wer_threshold"] = 0.9
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     ran, _ = _repro(project)
     assert "filter" in ran and ran <= {"filter", "distill", "evaluate", "publish"}
+    assert _size(data / "filtered") < 100_000 < _size(data / "normalised")  # the audio is not copied
