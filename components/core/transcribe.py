@@ -32,6 +32,7 @@ def load_whisper(model_dir: Path):
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     if not (Path(model_dir) / "config.json").is_file():
         raise PipelineError(f"{model_dir}: no Whisper model here; run the stage that writes it first")
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 import statistics
 import time
@@ -18,6 +19,7 @@ from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
 from components.distill.loss import distillation_loss
 
+logger = logging.getLogger(__name__)
 TRAIN_LOG = "train_log.csv"
 TRAIN_METRICS = "training.json"
 
@@ -109,12 +111,12 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
     cache = EncoderCache(model.model.encoder, processor)
     log, step_seconds = [], []
     batches = epoch_batches(len(examples), min(cfg.batch_size, len(examples)), cfg.seed)
-    for step in tqdm(range(cfg.max_steps), desc="distill", unit="step"):
+    for step in tqdm(range(cfg.max_steps), desc="distill", unit="step", disable=None):
         start = time.perf_counter()
         parts = train_step([examples[i] for i in next(batches)], cache, teacher_model, model, optimiser, scheduler, cfg)
         step_seconds.append(time.perf_counter() - start)
         log.append({"step": step + 1, **{k: round(v, 5) for k, v in parts.items()}})
-    tqdm.write(f"distill: median step {statistics.median(step_seconds):.2f} s (first steps include encoder passes)")
+    logger.info("median step %.2f s (first steps include encoder passes)", statistics.median(step_seconds))
     summary = {"train_records": len(records), "steps": cfg.max_steps,
                "epochs": round(cfg.max_steps * cfg.batch_size / len(records), 2),
                "final_loss": log[-1]["loss"], "final_ce": log[-1]["ce"], "final_kl": log[-1]["kl"],

@@ -39,7 +39,7 @@ def run_systems(records: list[dict], models: dict[str, Path], cfg: EvaluateConfi
     loaded = {name: load_whisper(path) for name, path in models.items()}
     transcripts: dict[str, list] = defaultdict(list)
     seconds: dict[str, float] = defaultdict(float)
-    for batch in tqdm(list(batches(records, cfg.batch_size)), desc="evaluate", unit="batch"):
+    for batch in tqdm(list(batches(records, cfg.batch_size)), desc="evaluate", unit="batch", disable=None):
         for name, (model, processor) in loaded.items():
             out, took = timed_transcribe(model, processor, batch, cfg.max_new_tokens)
             transcripts[name] += out

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from components.core.audio import encode_flac, read_audio, to_mono_16k
+from components.core.audio import encode_flac, to_mono_16k
+from components.core.audio_checks import AudioLimits, audio_problem
 from components.core.errors import PipelineError
 from components.core.manifest import Rejection, rows_to_table
 from components.core.report import StageReport
 from components.core.runner import RunOptions, UnitWriter, WorkUnit, fingerprint_files, run_sharded
 from components.core.shards import StageDir, shard_group
+from components.core.sources import read_source, source_file
 from components.core.text import corpus_text
 from components.normalise.packing import pack_window, plan_windows
 
@@ -29,6 +31,7 @@ class NormaliseConfig:
     pack_windows: bool = False
     max_window_s: float = 30.0
     pack_splits: tuple[str, ...] = ("train",)
+    audio_checks: AudioLimits = field(default_factory=AudioLimits)  # truncated, silent, clipped audio
 
     def __post_init__(self) -> None:
         if not 0 < self.min_duration_s < self.max_duration_s <= 30.0:
@@ -48,11 +51,14 @@ def normalise_record(record: dict[str, Any], raw: Path, cfg: NormaliseConfig) ->
     if not text:
         return reject("empty_text", f"transcript {record['text']!r} is empty after {record['corpus']} rules")
     try:
-        samples, rate = read_audio(raw / record["source"], record["offset"], record["duration"])
+        samples, rate = read_source(raw, record["source"], record["offset"], record["duration"])
     except PipelineError as err:
         return reject("unreadable_audio", str(err))
     if record.get("channel") is not None:
         samples = samples[:, [int(record["channel"])]]
+    problem = audio_problem(samples, rate, record["duration"], cfg.audio_checks)
+    if problem is not None:
+        return reject(problem[0], f"{record['source']}: {problem[1]}")
     audio = to_mono_16k(samples, rate)
     duration = round(len(audio) / 16_000, 4)
     if duration < cfg.min_duration_s:
@@ -92,7 +98,7 @@ class NormaliseStep:
     def units(self) -> list[WorkUnit]:
         units = []
         for relpath in self.src.shards():
-            sources = {self.raw / s for s in self.src.read(relpath, ["source"]).column("source").to_pylist()}
+            sources = {source_file(self.raw, s) for s in self.src.read(relpath, ["source"]).column("source").to_pylist()}
             stats = fingerprint_files((p for p in sources if p.is_file()), self.raw)
             units.append(WorkUnit(relpath.removesuffix(".parquet"), (self.src.content_hash(relpath), stats), relpath,
                                   shard_group(relpath)))
