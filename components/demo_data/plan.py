@@ -18,6 +18,10 @@ from components.demo_data.sentences import TEST_SENTENCES, TRAIN_SENTENCES
 from components.demo_data.speak import VOICES, add_noise, pad_silence, speak
 
 DEMO_CORPORA: tuple[str, ...] = ("librispeech", "tedlium", "commonvoice")
+"""The default demo: each of these three starts at its own third of the sentence pools."""
+EXTRA_CORPORA: tuple[str, ...] = ("gigaspeech", "fisher", "switchboard", "voxpopuli", "ami_ihm", "ami_sdm",
+                                  "peoples_speech")
+"""Written when listed in ``corpora``; each starts at its own seventh of the pools (they reuse sentences)."""
 SPLITS: tuple[str, ...] = ("train", "test")
 RATE_WPM = (135, 175)
 PITCH = (35, 65)
@@ -45,9 +49,14 @@ class Utterance:
 
 
 def pick_sentences(corpus: str, split: str, count: int) -> list[str]:
-    """Sentences of ``split`` for ``corpus``: each corpus starts at its own third of the pool."""
+    """Sentences of ``split`` for ``corpus``: each corpus starts at its own share of the pool.
+
+    The default three corpora split the pools in thirds (so the default demo
+    uses every train sentence once); the extra corpora split them in sevenths.
+    """
     pool = TRAIN_SENTENCES if split == "train" else TEST_SENTENCES
-    offset = DEMO_CORPORA.index(corpus) * len(pool) // len(DEMO_CORPORA)
+    family = DEMO_CORPORA if corpus in DEMO_CORPORA else EXTRA_CORPORA
+    offset = family.index(corpus) * len(pool) // len(family)
     return [pool[(offset + j) % len(pool)] for j in range(count)]
 
 

@@ -1,4 +1,4 @@
-"""demo-data stage: write miniature LibriSpeech, TED-LIUM 3 and Common Voice releases."""
+"""demo-data stage: write miniature corpus releases (by default LibriSpeech, TED-LIUM 3 and Common Voice)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ from components.demo_data.plan import SPLITS, Utterance, plan_corpus, render
 
 @dataclass(frozen=True)
 class DemoDataConfig:
-    """Which demo corpora to write, how many utterances per split, and the seed of every choice."""
+    """Which demo corpora to write, how many utterances per split, and the seed of every choice.
+
+    The default writes the three corpora of the demo pipeline; list any of
+    ``LAYOUTS`` (gigaspeech, fisher, switchboard, voxpopuli, ami_ihm, ami_sdm,
+    peoples_speech) in ``corpora`` to write their miniatures too.
+    """
 
     seed: int = 0
     corpora: tuple[str, ...] = ("librispeech", "tedlium", "commonvoice")
@@ -42,7 +47,8 @@ def make_demo_data(out: Path, cfg: DemoDataConfig) -> dict[str, Any]:
     split and seconds of speech per corpus.
     """
     counts = {"train": cfg.train_per_corpus, "test": cfg.test_per_corpus}
-    plans = {c: plan_corpus(c, counts, LAYOUTS[c].per_speaker, cfg.seed) for c in cfg.corpora}
+    plans = {c: plan_corpus(c, {s: counts[s] for s in LAYOUTS[c].splits}, LAYOUTS[c].per_speaker, cfg.seed)
+             for c in cfg.corpora}
     jobs = [u for c in cfg.corpora for u in plans[c]]
     results = _render_all(jobs)
     with staged_output(Path(out)) as staging:

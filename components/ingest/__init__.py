@@ -1,9 +1,12 @@
 """ingest: read corpora in their native release layouts into one manifest.
 
-Each corpus has one reader, ``read_<corpus>(root) -> Iterator[SourceItem | Rejection]``,
-registered in ``corpora.CORPORA``; ``stage.ingest`` runs the wanted ones and
-writes the records (audio referenced by path, not copied), the rejections and
-the summary. Readers never drop anything silently: a missing or unreadable
-audio file, an empty transcript or a segment marked to ignore becomes a
-``Rejection`` with a reason and the file it came from.
+Each corpus is registered once in ``corpora.CORPORA`` as a ``Corpus``:
+``groups(root)`` lists its source groups (transcript files, TSVs, talks,
+meetings, parquet files) and ``read(root, group)`` yields every item of one
+group as a ``SourceItem`` or a ``Rejection``; ``stage.ingest`` fans out over
+corpora and groups and writes the records (audio referenced, not copied), the
+rejections and the summary. Readers never drop anything silently: a missing or
+unreadable audio file, an empty transcript, a line that does not parse or a
+segment marked as non-speech becomes a ``Rejection`` with a reason and the
+file (and line) it came from.
 """

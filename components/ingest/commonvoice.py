@@ -1,7 +1,8 @@
 """Common Voice reader: ``cv-corpus-<version>/<locale>/{train,dev,test}.tsv`` + ``clips/*.mp3``.
 
-``validated``, ``invalidated`` and ``other`` TSVs are pools, not splits, and
-are not read. Rows are split on tabs only: sentences keep their quotes.
+One group per split TSV. ``validated``, ``invalidated`` and ``other`` TSVs are
+pools, not splits, and are not read. Rows are split on tabs only: sentences
+keep their quotes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Iterator
 
 from components.core.errors import PipelineError
 from components.core.manifest import Rejection
-from components.ingest.items import SourceItem, file_item, find_layout, native_split, reject, relative_source
+from components.ingest.items import SourceItem, file_item, group_file, layout_groups, native_split, reject
 
 CORPUS = "commonvoice"
 LAYOUT = "cv-corpus-<version>/<locale>/{train,dev,test}.tsv files with clips/<name>.mp3 beside them"
@@ -19,14 +20,16 @@ SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 REQUIRED_COLUMNS = ("client_id", "path", "sentence")
 
 
-def read_commonvoice(root: Path) -> Iterator[SourceItem | Rejection]:
-    """Every row of the train/dev/test TSVs of every release and locale under ``root``."""
+def groups(root: Path) -> list[str]:
+    """Every split TSV of every release and locale under ``root``."""
+    return layout_groups(root, [f"cv-corpus-*/*/{name}.tsv" for name in SPLITS], LAYOUT)
+
+
+def read(root: Path, group: str) -> Iterator[SourceItem | Rejection]:
+    """Every row of one split TSV, in file order."""
     root = Path(root)
-    for tsv in find_layout(root, [f"cv-corpus-*/*/{name}.tsv" for name in SPLITS], LAYOUT):
-        yield from _read_tsv(root, tsv, native_split(SPLITS, tsv.stem, tsv))
-
-
-def _read_tsv(root: Path, tsv: Path, split: str) -> Iterator[SourceItem | Rejection]:
+    tsv = group_file(root, group, LAYOUT)
+    split = native_split(SPLITS, tsv.stem, tsv)
     # Split on "\n" only: str.splitlines would also break on separators a sentence may contain.
     lines = [line.removesuffix("\r") for line in tsv.read_text(encoding="utf-8").split("\n")]
     header = lines[0].split("\t") if lines else []
@@ -40,8 +43,14 @@ def _read_tsv(root: Path, tsv: Path, split: str) -> Iterator[SourceItem | Reject
         fields = line.split("\t")
         if len(fields) != len(header):
             yield reject(CORPUS, f"{tsv.stem}:{number}", "malformed_line",
-                         f"{relative_source(root, tsv)}:{number}: {len(fields)} fields, header has {len(header)}")
+                         f"{group}:{number}: {len(fields)} fields, header has {len(header)}")
             continue
         row = dict(zip(header, fields))
         clip = tsv.parent / "clips" / row["path"]
         yield file_item(root, CORPUS, Path(row["path"]).stem, split, clip, row["sentence"], row["client_id"])
+
+
+def read_commonvoice(root: Path) -> Iterator[SourceItem | Rejection]:
+    """Every row of every split TSV under ``root`` (all groups in order)."""
+    for group in groups(root):
+        yield from read(root, group)

@@ -1,14 +1,22 @@
 """What corpus readers yield, and the checks every reader shares.
 
-A ``SourceItem`` points at audio on disk (``source`` is relative to the
-directory holding the corpus roots, so a manifest never embeds an absolute
-path) and carries the transcript exactly as the corpus wrote it.
+A ``SourceItem`` points at audio (``source`` is relative to the directory
+holding the corpus roots, so a manifest never embeds an absolute path) and
+carries the transcript exactly as the corpus wrote it. ``source`` is either a
+file path (``librispeech/LibriSpeech/.../19-198-0000.flac``) or a row of a
+parquet file (``parquet/mydata/data/train-00000.parquet#17``);
+``components.core.sources.read_source`` decodes both.
+
+``channel`` is present only for multi-channel audio where each channel is its
+own record (telephone sides A and B are channels 0 and 1): the normalise stage
+then takes that channel instead of down-mixing. Absent means down-mix.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Iterable, Mapping, TypedDict
+from typing import Iterable, Mapping, NotRequired, TypedDict
 
 import soundfile as sf
 
@@ -30,19 +38,34 @@ class SourceItem(TypedDict):
     duration: float
     text: str
     speaker: str
+    channel: NotRequired[int]
 
 
-def find_layout(root: Path, patterns: Iterable[str], expected: str) -> list[Path]:
-    """The files matching a corpus's layout patterns, sorted; a clear error when there are none."""
+def layout_groups(root: Path, patterns: Iterable[str], expected: str) -> list[str]:
+    """The files matching a corpus's layout patterns, as sorted posix paths relative to ``root``.
+
+    Raises a PipelineError naming the expected layout when ``root`` is missing
+    or holds nothing recognisable.
+    """
+    root = Path(root)
     if not root.is_dir():
         raise PipelineError(f"{root}: corpus directory not found; expected {expected}")
-    found = sorted({path for pattern in patterns for path in root.glob(pattern)})
+    found = sorted({path.relative_to(root).as_posix() for pattern in patterns for path in root.glob(pattern)
+                    if path.is_file()})
     if not found:
         raise PipelineError(f"{root}: no recognisable layout; expected {expected}")
     return found
 
 
-def native_split(mapping: Mapping[str, str], name: str, where: Path) -> str:
+def group_file(root: Path, group: str, expected: str) -> Path:
+    """The file a group key names; a clear error when it vanished since the groups were listed."""
+    path = Path(root) / group
+    if not path.is_file():
+        raise PipelineError(f"{path}: source file not found; expected {expected}")
+    return path
+
+
+def native_split(mapping: Mapping[str, str], name: str, where: Path | str) -> str:
     """Map a native split name (``train-clean-100``, ``dev``) onto train/validation/test."""
     for prefix, split in mapping.items():
         if name == prefix or name.startswith(f"{prefix}-"):
@@ -57,16 +80,52 @@ def reject(corpus: str, native_id: str, reason: str, detail: str) -> Rejection:
 
 def audio_seconds(root: Path, path: Path) -> tuple[float | None, tuple[str, str] | None]:
     """Duration of an audio file from its header, or ``(None, (reason, detail))`` if it has none."""
+    seconds, _, problem = audio_info(root, path)
+    return seconds, problem
+
+
+def audio_info(root: Path, path: Path) -> tuple[float | None, int, tuple[str, str] | None]:
+    """Duration and channel count from the header, or ``(None, 0, (reason, detail))``.
+
+    SPHERE files that libsndfile cannot open (LDC's shorten-compressed ones)
+    are measured from their own header, which states ``sample_count``.
+    """
     shown = relative_source(root, path)
     if not path.is_file():
-        return None, ("missing_audio", f"{shown}: audio file not found")
+        return None, 0, ("missing_audio", f"{shown}: audio file not found")
     try:
         info = sf.info(str(path))
+        frames, rate, channels = info.frames, info.samplerate, info.channels
     except (sf.LibsndfileError, RuntimeError) as err:
-        return None, ("unreadable_audio", f"{shown}: {str(err).replace(str(path), shown)}")
-    if info.frames <= 0 or info.samplerate <= 0:
-        return None, ("unreadable_audio", f"{shown}: no audio frames")
-    return info.frames / info.samplerate, None
+        header = sphere_header(path) if path.suffix.lower() == ".sph" else {}
+        if not {"sample_count", "sample_rate"} <= header.keys():
+            return None, 0, ("unreadable_audio", f"{shown}: {str(err).replace(str(path), shown)}")
+        frames, rate = int(header["sample_count"]), int(header["sample_rate"])
+        channels = int(header.get("channel_count", "1"))
+    if frames <= 0 or rate <= 0:
+        return None, 0, ("unreadable_audio", f"{shown}: no audio frames")
+    return frames / rate, channels, None
+
+
+def sphere_header(path: Path) -> dict[str, str]:
+    """The fields of a NIST SPHERE header (``sample_count``, ``channel_count``, ...); {} if it is not one."""
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if not head.startswith(b"NIST_1A"):
+        return {}
+    lines = head.decode("ascii", errors="replace").splitlines()
+    size = int(lines[1].strip()) if len(lines) > 1 and lines[1].strip().isdigit() else 1024
+    if size > len(head):
+        with open(path, "rb") as handle:
+            lines = handle.read(size).decode("ascii", errors="replace").splitlines()
+    fields = {}
+    for line in lines[2:]:
+        if line.strip() == "end_head":
+            break
+        match = re.match(r"(\S+)\s+-\S+\s+(.*)$", line.strip())
+        if match:
+            fields[match.group(1)] = match.group(2).strip()
+    return fields
 
 
 def file_item(root: Path, corpus: str, native_id: str, split: str, audio: Path,
@@ -79,6 +138,31 @@ def file_item(root: Path, corpus: str, native_id: str, split: str, audio: Path,
         return reject(corpus, native_id, "empty_text", f"{relative_source(root, audio)}: transcript is empty")
     return SourceItem(id=f"{corpus}/{native_id}", corpus=corpus, split=split, source=relative_source(root, audio),
                       offset=0.0, duration=seconds, text=text, speaker=speaker)
+
+
+END_TOLERANCE_S = 0.1
+
+
+def segment_problem(text: str, start: float, end: float, seconds: float | None,
+                    problem: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Why a time segment of a recording cannot be an item (audio, text or times), or None."""
+    if problem is not None or seconds is None:
+        return problem or ("unreadable_audio", "no duration")
+    if not text.strip():
+        return "empty_text", "segment has no transcript"
+    if end <= start or start < 0 or end > seconds + END_TOLERANCE_S:
+        return "segment_out_of_range", f"{start:.2f}-{end:.2f} s is not inside the {seconds:.2f} s audio"
+    return None
+
+
+def segment_item(corpus: str, native_id: str, split: str, source: str, start: float, end: float,
+                 text: str, speaker: str, channel: int | None = None) -> SourceItem:
+    """An item for the time segment ``start``-``end`` (seconds) of a longer recording."""
+    item = SourceItem(id=f"{corpus}/{native_id}", corpus=corpus, split=split, source=source,
+                      offset=round(start, 6), duration=round(end - start, 6), text=text, speaker=speaker)
+    if channel is not None:
+        item["channel"] = channel
+    return item
 
 
 def relative_source(root: Path, audio: Path) -> str:

@@ -1,8 +1,9 @@
 """TED-LIUM 3 reader: ``TEDLIUM_release-3/legacy/<split>/{stm/<talk>.stm, sph/<talk>.sph}``.
 
-Each STM line is one segment of a talk's SPHERE file; offset and duration come
-from the STM times. ``ignore_time_segment_in_scoring`` lines are rejected as
-``ignored_segment`` so the count of lines read always adds up.
+One group per talk (STM file). Each STM line is one segment of the talk's
+SPHERE file; offset and duration come from the STM times.
+``ignore_time_segment_in_scoring`` lines are rejected as ``non_speech_segment``
+so the count of lines read always adds up.
 """
 
 from __future__ import annotations
@@ -12,25 +13,29 @@ from pathlib import Path
 from typing import Iterator
 
 from components.core.manifest import Rejection
-from components.ingest.items import SourceItem, audio_seconds, find_layout, native_split, reject, relative_source
+from components.ingest.items import (
+    SourceItem, audio_seconds, group_file, layout_groups, native_split, reject, relative_source, segment_item,
+    segment_problem,
+)
 
 CORPUS = "tedlium"
 LAYOUT = "TEDLIUM_release-3/legacy/<train|dev|test>/stm/<talk>.stm files with sph/<talk>.sph beside stm/"
 SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 IGNORE = "ignore_time_segment_in_scoring"
-END_TOLERANCE_S = 0.1
 _STM_LINE = re.compile(r"^(\S+)\s+(\S+)\s+(\S+)\s+(\d+(?:\.\d*)?)\s+(\d+(?:\.\d*)?)\s+(?:<[^>]*>\s*)?(.*)$")
 
 
-def read_tedlium(root: Path) -> Iterator[SourceItem | Rejection]:
-    """Every STM segment of every talk, in file order."""
+def groups(root: Path) -> list[str]:
+    """Every talk's STM file under ``root``."""
+    return layout_groups(root, ["TEDLIUM_release-3/legacy/*/stm/*.stm"], LAYOUT)
+
+
+def read(root: Path, group: str) -> Iterator[SourceItem | Rejection]:
+    """Every STM segment of one talk, in file order."""
     root = Path(root)
-    for stm in find_layout(root, ["TEDLIUM_release-3/legacy/*/stm/*.stm"], LAYOUT):
-        split_dir = stm.parents[1]
-        yield from _read_talk(root, stm, native_split(SPLITS, split_dir.name, split_dir))
-
-
-def _read_talk(root: Path, stm: Path, split: str) -> Iterator[SourceItem | Rejection]:
+    stm = group_file(root, group, LAYOUT)
+    split_dir = stm.parents[1]
+    split = native_split(SPLITS, split_dir.name, split_dir)
     sph = stm.parents[1] / "sph" / f"{stm.stem}.sph"
     seconds, problem = audio_seconds(root, sph)
     shown = relative_source(root, stm)
@@ -43,23 +48,18 @@ def _read_talk(root: Path, stm: Path, split: str) -> Iterator[SourceItem | Rejec
             continue
         talk, _, speaker, start, end, text = match.groups()
         native_id = f"{talk}_{float(start):07.2f}-{float(end):07.2f}"
-        reason = _segment_problem(text, float(start), float(end), seconds, problem)
+        if text.strip() == IGNORE:
+            yield reject(CORPUS, native_id, "non_speech_segment", f"{shown}:{number}: marked {IGNORE}")
+            continue
+        reason = segment_problem(text, float(start), float(end), seconds, problem)
         if reason is not None:
             yield reject(CORPUS, native_id, reason[0], f"{shown}:{number}: {reason[1]}")
             continue
-        yield SourceItem(id=f"{CORPUS}/{native_id}", corpus=CORPUS, split=split, source=relative_source(root, sph),
-                         offset=float(start), duration=round(float(end) - float(start), 6), text=text,
-                         speaker=speaker)
+        yield segment_item(CORPUS, native_id, split, relative_source(root, sph), float(start), float(end),
+                           text, speaker)
 
 
-def _segment_problem(text: str, start: float, end: float, seconds: float | None,
-                     problem: tuple[str, str] | None) -> tuple[str, str] | None:
-    if text.strip() == IGNORE:
-        return "ignored_segment", f"marked {IGNORE}"
-    if problem is not None or seconds is None:
-        return problem or ("unreadable_audio", "no duration")
-    if not text.strip():
-        return "empty_text", "segment has no transcript"
-    if end <= start or end > seconds + END_TOLERANCE_S:
-        return "segment_out_of_range", f"{start:.2f}-{end:.2f} s is not inside the {seconds:.2f} s audio"
-    return None
+def read_tedlium(root: Path) -> Iterator[SourceItem | Rejection]:
+    """Every segment of every talk under ``root`` (all groups in order)."""
+    for group in groups(root):
+        yield from read(root, group)
