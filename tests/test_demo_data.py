@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 
 from components.core.errors import ConfigError, PipelineError
-from components.demo_data import commonvoice, librispeech, speak, tedlium
-from components.demo_data.plan import DEMO_CORPORA, pick_sentences, plan_corpus
+from components.demo_data import commonvoice, gigaspeech, librispeech, speak, tedlium
+from components.demo_data.layouts import LAYOUTS
+from components.demo_data.plan import DEMO_CORPORA, EXTRA_CORPORA, pick_sentences, plan_corpus
 from components.demo_data.sentences import TEST_SENTENCES, TRAIN_SENTENCES
 from components.demo_data.stage import DemoDataConfig, make_demo_data
 
@@ -51,7 +52,7 @@ def test_make_demo_data_reports_counts_and_seconds(tmp_path: Path) -> None:
 
 def test_train_and_test_sentences_never_mix() -> None:
     assert not set(TRAIN_SENTENCES) & set(TEST_SENTENCES)
-    for corpus in DEMO_CORPORA:
+    for corpus in DEMO_CORPORA + EXTRA_CORPORA:
         assert set(pick_sentences(corpus, "train", 120)) <= set(TRAIN_SENTENCES)
         assert set(pick_sentences(corpus, "test", 20)) <= set(TEST_SENTENCES)
 
@@ -134,7 +135,7 @@ def test_missing_espeak_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_unknown_demo_corpus_is_rejected() -> None:
     with pytest.raises(ConfigError, match="librispeech"):
-        DemoDataConfig(corpora=("voxpopuli",))
+        DemoDataConfig(corpora=("tedlium4",))
 
 
 def test_commonvoice_clip_names_are_unique_across_splits() -> None:
@@ -149,3 +150,83 @@ def test_a_larger_config_keeps_the_smaller_one_as_a_prefix() -> None:
     assert [(u.voice, u.rate_wpm, u.noise_seed) for u in small[3:]] == [
         (u.voice, u.rate_wpm, u.noise_seed) for u in large[30:32]
     ]
+
+
+ALL = DemoDataConfig(seed=4, corpora=tuple(LAYOUTS), train_per_corpus=3, test_per_corpus=1)
+
+
+@pytest.fixture(scope="module")
+def all_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("all") / "raw"
+    make_demo_data(root, ALL)
+    return root
+
+
+def test_every_layout_is_byte_identical_for_a_seed(all_root: Path, tmp_path: Path) -> None:
+    make_demo_data(tmp_path / "again", ALL)
+    assert _files(tmp_path / "again") == _files(all_root)
+
+
+def test_extra_corpora_are_written_only_when_listed(demo_root: Path, all_root: Path) -> None:
+    assert sorted(p.name for p in demo_root.iterdir()) == sorted(DEMO_CORPORA)
+    assert sorted(p.name for p in all_root.iterdir()) == sorted(LAYOUTS)
+    assert set(LAYOUTS) == set(DEMO_CORPORA + EXTRA_CORPORA)
+
+
+@pytest.mark.parametrize(("pattern", "fmt", "rate", "channels", "subtype"), [
+    ("fisher/LDC2004S13/fe_03_p1_sph1/audio/000/fe_03_*.sph", "NIST", 8000, 2, "ULAW"),
+    ("switchboard/LDC97S62/swb1_d1/data/sw0*.sph", "NIST", 8000, 2, "ULAW"),
+    ("gigaspeech/audio/*/P0000/*.opus", "OGG", 16000, 1, "OPUS"),
+    ("voxpopuli/transcribed_data/en/20*/*.ogg", "OGG", 16000, 1, "VORBIS"),
+    ("ami_ihm/amicorpus/*/audio/*.Headset-[0-3].wav", "WAV", 16000, 1, "PCM_16"),
+    ("ami_sdm/amicorpus/*/audio/*.Array1-01.wav", "WAV", 16000, 1, "PCM_16"),
+    ("peoples_speech/*/*/*/*.flac", "FLAC", 16000, 1, "PCM_16"),
+])
+def test_extra_layouts_write_the_release_audio_formats(all_root: Path, pattern: str, fmt: str, rate: int,
+                                                       channels: int, subtype: str) -> None:
+    files = sorted(all_root.glob(pattern))
+    assert files
+    for path in files:
+        info = sf.info(str(path))
+        assert (info.format, info.samplerate, info.channels, info.subtype) == (fmt, rate, channels, subtype)
+
+
+def test_telephone_corpora_are_train_only_and_pair_speakers_into_calls(all_root: Path) -> None:
+    fisher = (all_root / "fisher" / "LDC2004T19" / "data" / "trans" / "000" / "fe_03_00001.txt").read_text()
+    assert fisher.startswith("# fe_03_00001.sph\n# Transcribed at the LDC\n\n")
+    sides = re.findall(r"^\d+\.\d\d \d+\.\d\d ([AB]): ", fisher, flags=re.M)
+    assert sides == ["A", "B", "A"]
+    table = (all_root / "fisher" / "LDC2004T19" / "doc" / "fe_03_p1_calldata.tbl").read_text().splitlines()
+    assert table[0].startswith("CALL_ID,") and table[1].startswith("00001,")
+    swb = all_root / "switchboard" / "swb_ms98_transcriptions" / "20" / "2001"
+    for side in "AB":
+        lines = (swb / f"sw2001{side}-ms98-a-trans.text").read_text().splitlines()
+        times = [(float(line.split()[1]), float(line.split()[2])) for line in lines]
+        assert times[0][0] == 0.0 and all(a[1] == b[0] for a, b in zip(times, times[1:]))  # tiles the channel
+
+
+def test_gigaspeech_json_has_tags_subsets_and_md5(all_root: Path) -> None:
+    import hashlib
+    import json
+
+    manifest = json.loads((all_root / "gigaspeech" / "GigaSpeech.json").read_text())
+    for audio in manifest["audios"]:
+        assert audio["md5"] == hashlib.md5((all_root / "gigaspeech" / audio["path"]).read_bytes()).hexdigest()
+        texts = [s["text_tn"] for s in audio["segments"]]
+        assert "<MUSIC>" in texts and all(re.fullmatch(r"[A-Z' <>]+", t) for t in texts)
+    subsets = {tuple(s["subsets"]) for a in manifest["audios"] for s in a["segments"]}
+    assert ("{TEST}",) in subsets and any("{XL}" in s for s in subsets)
+    assert gigaspeech.transcript("Well, is it? Yes!") == "WELL <COMMA> IS IT <QUESTIONMARK> YES <EXCLAMATIONPOINT>"
+
+
+def test_ami_annotations_parse_and_name_real_partition_meetings(all_root: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    annotations = all_root / "ami_ihm" / "ami_public_manual_1.6.2"
+    meetings = ET.parse(annotations / "corpusResources" / "meetings.xml").getroot()
+    assert [m.attrib["observation"] for m in meetings] == ["ES2002a", "ES2004a"]
+    for path in sorted([*annotations.glob("segments/*.xml"), *annotations.glob("words/*.xml")]):
+        root = ET.parse(path).getroot()
+        assert root.tag.endswith("root") and len(root) > 0
+    words = ET.parse(annotations / "words" / "ES2002a.A.words.xml").getroot()
+    assert any(w.get("punc") == "true" for w in words) and any(w.tag == "vocalsound" for w in words)

@@ -74,8 +74,9 @@ def write(corpus_dir: Path, utterances: list[Utterance], payloads: list[np.ndarr
 def _meeting(corpus_dir: Path, name: str, group: list[list[tuple[Utterance, np.ndarray]]]) -> None:
     order = [(utt, clip, HEADSET[AGENTS[a]]) for turn in range(max(len(c) for c in group))
              for a, clips in enumerate(group) if turn < len(clips) for utt, clip in [clips[turn]]]
-    placed = place(order, TARGET_RATE, [LAUGH_S] + [PAUSE_S] * (len(order) - 1))
-    length = placed[-1].end + int(PAUSE_S * TARGET_RATE)
+    pauses = [LAUGH_S] + [PAUSE_S] * (len(order) - 1)
+    placed = place(order, TARGET_RATE, pauses)
+    length = placed[-1].end + int(round(pauses[-1] * TARGET_RATE))  # the laugh too, after a lone clip
     headsets = noise_floor((length, len(AGENTS)), order[0][0].noise_seed)
     for where, (_, clip, _) in zip(placed, order):
         headsets[where.start:where.end, where.track] += clip

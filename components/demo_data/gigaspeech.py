@@ -68,7 +68,7 @@ def write(corpus_dir: Path, utterances: list[Utterance], payloads: list[np.ndarr
 def _episode(corpus_dir: Path, speaker: int, clips: list[tuple[Utterance, np.ndarray]], first: bool) -> dict:
     pauses = [MUSIC_S] + [PAUSE_S] * (len(clips) - 1)
     placed = place([(utt, clip, 0) for utt, clip in clips], TARGET_RATE, pauses)
-    length = placed[-1].end + int(PAUSE_S * TARGET_RATE)
+    length = placed[-1].end + int(round(pauses[-1] * TARGET_RATE))  # the music too, after a lone clip
     audio = mix(placed, [clip for _, clip in clips], 1, length)[:, 0]
     music_start = placed[0].end
     audio[music_start:music_start + int(MUSIC_S * TARGET_RATE)] += _music(MUSIC_S)

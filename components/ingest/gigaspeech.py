@@ -75,9 +75,14 @@ def read(root: Path, group: str) -> Iterator[SourceItem | Rejection]:
         raise PipelineError(f"gigaspeech group {group!r}: expected {MANIFEST}#<k>-of-<n>") from err
     options = load_options(root, GigaSpeechOptions)
     manifest = group_file(root, name, LAYOUT)
-    for position, audio in enumerate(iter_array(manifest, "audios")):
-        if position % parts == index:
-            yield from _read_recording(root, audio, position, options)
+    position = -1
+    try:
+        for position, audio in enumerate(iter_array(manifest, "audios")):
+            if position % parts == index:
+                yield from _read_recording(root, audio, position, options)
+    except PipelineError as err:  # a cut-off or corrupt JSON: say where reading stopped
+        yield reject(CORPUS, f"{name}#{index}", "malformed_file",
+                     f"{name}: stopped after audios[{position}]: {str(err).replace(str(manifest), name)}")
 
 
 def _read_recording(root: Path, audio: Any, position: int,
