@@ -198,3 +198,15 @@ def test_truncated_and_silent_files_are_read_then_caught_by_the_audio_checks(raw
         if problem:
             found[Path(item["source"]).name] = problem[0]
     assert found == {flacs[0].name: "truncated_audio", flacs[1].name: "silent_audio"}
+
+
+def test_shorten_compressed_sphere_is_measured_from_its_header_and_needs_sph2pipe(raw: Path) -> None:
+    # LDC ships Switchboard as shorten-compressed SPHERE, which libsndfile cannot open.
+    sph = raw / "switchboard" / "LDC97S62" / "swb1_d1" / "data" / "sw02001.sph"
+    header = ("NIST_1A\n   1024\nchannel_count -i 2\nsample_count -i 160000\nsample_rate -i 8000\n"
+              "sample_n_bytes -i 1\nsample_coding -s26 ulaw,embedded-shorten-v2.00\nend_head\n")
+    sph.write_bytes(header.encode().ljust(1024, b" ") + b"ajkg" + bytes(range(256)) * 8)
+    kept, rejected = outcome(raw, "switchboard")
+    assert {k["channel"] for k in kept} == {0, 1} and reasons(rejected) == {"non_speech_segment": 4}
+    with pytest.raises(PipelineError, match="sph2pipe"):
+        read_source(raw, kept[0]["source"], kept[0]["offset"], kept[0]["duration"])

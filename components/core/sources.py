@@ -11,6 +11,11 @@ either
 ``read_source`` returns ``(frames, channels)`` float32 samples and their rate
 for either, cut to ``offset``/``duration`` like ``core.audio.read_audio``;
 ``source_file`` is the file that backs a source (for fingerprints).
+
+LDC's Switchboard SPHERE files are shorten-compressed, which neither
+libsndfile nor ffmpeg decodes; those go through LDC's ``sph2pipe`` when it is
+on PATH (``lhotse install-sph2pipe`` builds it), with a clear error otherwise.
+``sphere_header`` reads any SPHERE header, compressed or not.
 """
 
 from __future__ import annotations
@@ -66,12 +71,53 @@ def read_source(raw: Path, source: str, offset: float = 0.0,
     """Decode ``duration`` seconds from ``offset`` of a source as float32 (frames, channels)."""
     parsed = parse_parquet_source(source)
     if parsed is None:
-        return read_audio(Path(raw) / source, offset, duration)
+        path = Path(raw) / source
+        if path.suffix.lower() == ".sph" and "shorten" in sphere_header(path).get("sample_coding", ""):
+            return _read_shorten_sphere(path, offset, duration)
+        return read_audio(path, offset, duration)
     data = parquet_audio_bytes(Path(raw) / parsed.path, parsed.row, parsed.column)
     samples, rate = decode_bytes(data, f"{source}")
     start = int(round(offset * rate))
     stop = None if duration is None else start + int(round(duration * rate))
     return samples[start:stop], rate
+
+
+def sphere_header(path: Path) -> dict[str, str]:
+    """The fields of a NIST SPHERE header (``sample_count``, ``sample_coding``...); {} if it is not one."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+            lines = head.decode("ascii", errors="replace").split("\n")
+            size = int(lines[1].strip()) if head.startswith(b"NIST_1A") and len(lines) > 1 \
+                and lines[1].strip().isdigit() else 0
+            if size > len(head):
+                head += handle.read(size - len(head))
+                lines = head.decode("ascii", errors="replace").split("\n")
+    except OSError:
+        return {}
+    if not head.startswith(b"NIST_1A"):
+        return {}
+    fields = {}
+    for line in lines[2:]:
+        if line.strip() == "end_head":
+            break
+        match = re.match(r"(\S+)\s+-\S+\s+(.*)$", line.strip())
+        if match:
+            fields[match.group(1)] = match.group(2).strip()
+    return fields
+
+
+def _read_shorten_sphere(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    if shutil.which("sph2pipe") is None:
+        raise PipelineError(f"{path}: shorten-compressed SPHERE needs sph2pipe on PATH "
+                            f"(lhotse install-sph2pipe), or convert it once with sph2pipe -f wav")
+    end = "" if duration is None else f"{offset + duration:.4f}"
+    cmd = ["sph2pipe", "-f", "wav", "-p", "-t", f"{offset:.4f}:{end}", str(path)]
+    result = subprocess.run(cmd, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise PipelineError(f"{path}: sph2pipe cannot decode it: {result.stderr.decode().strip()[:200]}")
+    samples, rate = sf.read(io.BytesIO(result.stdout), dtype="float32", always_2d=True)
+    return samples, rate
 
 
 def decode_bytes(data: bytes, where: str) -> tuple[np.ndarray, int]:

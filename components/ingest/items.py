@@ -14,7 +14,6 @@ then takes that channel instead of down-mixing. Absent means down-mix.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterable, Mapping, NotRequired, TypedDict
 
@@ -22,6 +21,7 @@ import soundfile as sf
 
 from components.core.errors import PipelineError
 from components.core.manifest import Rejection
+from components.core.sources import sphere_header
 
 STAGE = "ingest"
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -105,27 +105,6 @@ def audio_info(root: Path, path: Path) -> tuple[float | None, int, tuple[str, st
     if frames <= 0 or rate <= 0:
         return None, 0, ("unreadable_audio", f"{shown}: no audio frames")
     return frames / rate, channels, None
-
-
-def sphere_header(path: Path) -> dict[str, str]:
-    """The fields of a NIST SPHERE header (``sample_count``, ``channel_count``, ...); {} if it is not one."""
-    with open(path, "rb") as handle:
-        head = handle.read(1024)
-    if not head.startswith(b"NIST_1A"):
-        return {}
-    lines = head.decode("ascii", errors="replace").splitlines()
-    size = int(lines[1].strip()) if len(lines) > 1 and lines[1].strip().isdigit() else 1024
-    if size > len(head):
-        with open(path, "rb") as handle:
-            lines = handle.read(size).decode("ascii", errors="replace").splitlines()
-    fields = {}
-    for line in lines[2:]:
-        if line.strip() == "end_head":
-            break
-        match = re.match(r"(\S+)\s+-\S+\s+(.*)$", line.strip())
-        if match:
-            fields[match.group(1)] = match.group(2).strip()
-    return fields
 
 
 def file_item(root: Path, corpus: str, native_id: str, split: str, audio: Path,
