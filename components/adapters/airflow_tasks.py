@@ -1,0 +1,136 @@
+"""What the Airflow tasks run: the stage calls, the fan-out plans and the Hub token.
+
+Run time only: each function imports the stage code it needs when the task
+runs, so the DAG file stays cheap to parse. A user error (unknown param,
+missing input) fails the task at once, without retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from components.adapters.orchestration import cli_args, run_params_relpath
+from components.core.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+@contextmanager
+def _user_errors_fail_at_once() -> Iterator[None]:
+    """A user error (unknown param, missing input) fails the task without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from components.core.errors import PipelineError
+
+    try:
+        yield
+    except PipelineError as err:
+        raise AirflowFailException(str(err)) from err
+
+
+def _params() -> dict[str, Any]:
+    from airflow.sdk import get_current_context
+
+    return dict(get_current_context()["params"])
+
+
+def check_params_task(root: str) -> str:
+    """Build every stage's config from the run's params (unknown ones fail here, named, before any
+    work) and write them for pods to read; returns that file's path relative to the data root."""
+    import yaml
+    from airflow.sdk import get_current_context
+
+    from components.adapters.orchestration import check_all_configs
+
+    params = _params()
+    with _user_errors_fail_at_once():
+        check_all_configs(params)
+    relpath = run_params_relpath(get_current_context()["run_id"])
+    target = Path(root) / relpath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(params, sort_keys=True))
+    return relpath
+
+
+def fan_out_task(stage: str, pod_root: str | None = None) -> list[Any]:
+    """What a stage fans out over: its corpora or its shard ranks; for pods, each one's CLI arguments."""
+    from airflow.sdk import get_current_context
+
+    from components.adapters.orchestration import CORPUS, fan_out, stage_corpora, workers
+
+    entry, params = REGISTRY[stage], _params()
+    axis = fan_out(entry)
+    with _user_errors_fail_at_once():
+        count = workers(params)
+        items: list[Any] = stage_corpora(params) if axis == CORPUS else list(range(count))
+    if pod_root is None:
+        return items
+    params_file = f"{pod_root}/{run_params_relpath(get_current_context()['run_id'])}"
+    return [cli_args(entry, pod_root, params_file, **({"corpus": item} if axis == CORPUS
+                                                     else {"rank": item, "world_size": count}))
+            for item in items]
+
+
+def stage_task(stage: str, root: str, corpus: str | None = None, rank: int | None = None) -> str:
+    """Run one stage (or one corpus's or one rank's share of it) on the run's params."""
+    from components.adapters.orchestration import run_from_params, workers
+
+    entry, params = REGISTRY[stage], _params()
+    inputs = {i.role: Path(root) / REGISTRY[i.stage].output for i in entry.inputs}
+    dst = Path(root) / entry.output
+    with _user_errors_fail_at_once():
+        world_size = workers(params) if rank is not None else None
+        run_from_params(stage, inputs, dst, params, rank=rank, world_size=world_size, corpus=corpus)
+    return str(dst)
+
+
+def hub_token(conn_id: str) -> str | None:
+    """The Hub token: the password of Airflow connection ``conn_id``, or None when it is not set."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id).password or None
+    except AirflowNotFoundException:
+        return None
+
+
+@contextmanager
+def _hub_token_env(token: str | None) -> Iterator[None]:
+    """``HF_TOKEN`` is the connection's token for this call only (never a param, never inherited)."""
+    before = os.environ.pop("HF_TOKEN", None)
+    if token:
+        os.environ["HF_TOKEN"] = token
+    try:
+        yield
+    finally:
+        os.environ.pop("HF_TOKEN", None)
+        if before is not None:
+            os.environ["HF_TOKEN"] = before
+
+
+def publish_task(stage: str, root: str, conn_id: str) -> str:
+    """Build the release; upload it with the token of connection ``conn_id`` when the gate passed.
+
+    When the upload is due and the connection is missing, the task fails saying
+    which connection to set; the release folder and every other output stay.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from components.adapters.orchestration import run_from_params
+
+    entry, params = REGISTRY[stage], _params()
+    inputs = {i.role: Path(root) / REGISTRY[i.stage].output for i in entry.inputs}
+    dst = Path(root) / entry.output
+    with _user_errors_fail_at_once(), _hub_token_env(hub_token(conn_id)):
+        status = run_from_params(stage, inputs, dst, params)
+    if isinstance(status, dict) and status.get("status") == "no_token":
+        raise AirflowFailException(
+            f"{stage}: the upload is due but there is no Hub token: set the Airflow connection {conn_id!r} "
+            f"with the token as its password (airflow connections add {conn_id} --conn-type generic "
+            f"--conn-password <token>); the release folder is built in {dst} and the other outputs are kept")
+    log.info("%s: %s", stage, status)
+    return str(dst)

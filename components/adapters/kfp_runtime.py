@@ -1,0 +1,162 @@
+"""What a KFP component runs: one stage call on its input artifacts, then its metrics and reports.
+
+Each KFP task has its own artifact directories, so a fanned-out stage works
+like this: every ``<stage>_shard`` task runs its share (one corpus, or one rank
+of ``world_size``) into its own artifact; the ``<stage>`` task copies the
+committed units out of all of them (data files, rejected rows, markers) and
+makes the final plain call, which finds every unit committed and merges them
+(or does any unit a shard task left undone).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from components.core.errors import PipelineError
+from components.core.registry import REGISTRY, Stage
+
+log = logging.getLogger(__name__)
+HUB_SECRET, HUB_SECRET_KEY = "hf-hub-token", "token"
+UNITS_DIR = ".runner/units"   # components.core.runner.UNITS_DIR (not imported: that pulls in pyarrow)
+
+
+def _path(artifact: Any) -> Path:
+    return Path(artifact.path if hasattr(artifact, "path") else artifact)
+
+
+def check_inputs(entry: Stage, inputs: Mapping[str, Any]) -> dict[str, Path]:
+    """Input paths by role; a missing or empty upstream artifact is an error naming its component."""
+    paths = {}
+    for inp in entry.inputs:
+        path = _path(inputs[inp.role])
+        if not path.is_dir() or not any(path.iterdir()):
+            raise PipelineError(f"{entry.name}: input {inp.role!r} (the output of component {inp.stage!r}) is "
+                                f"missing or empty at {path}; check that the {inp.stage!r} task succeeded and "
+                                "its artifact is still in the pipeline root")
+        paths[inp.role] = path
+    return paths
+
+
+def gather_units(shards: list[Path], dst: Path) -> int:
+    """Copy every committed unit (data files, rejected rows, then its marker) from the shard
+    artifacts into ``dst``; returns how many units were copied."""
+    count = 0
+    for shard in shards:
+        for marker_path in sorted((shard / UNITS_DIR).rglob("*.json")):
+            marker = json.loads(marker_path.read_text())
+            unit = marker_path.relative_to(shard / UNITS_DIR).as_posix().removesuffix(".json")
+            files = [*marker["files"], f"{UNITS_DIR}/{unit}.rejected.parquet", f"{UNITS_DIR}/{unit}.json"]
+            for relpath in files:  # the marker last: a unit counts only once its files are in place
+                (dst / relpath).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(shard / relpath, dst / relpath)
+            count += 1
+    return count
+
+
+def numbers(data: Mapping[str, Any], prefix: str = "", depth: int = 3) -> dict[str, float]:
+    """The numeric leaves of a JSON mapping, as ``a.b.c`` -> value (booleans as 0/1)."""
+    found: dict[str, float] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            found[name] = float(value)
+        elif isinstance(value, (int, float)):
+            found[name] = float(value)
+        elif isinstance(value, Mapping) and depth > 1:
+            found.update(numbers(value, f"{name}.", depth - 1))
+    return found
+
+
+def stage_metrics(entry: Stage, out: Path) -> dict[str, float]:
+    """What the KFP UI shows for a stage: summary counts, and its metric reports' numbers."""
+    metrics: dict[str, float] = {}
+    summary = out / "summary.json"
+    if summary.is_file():
+        data = json.loads(summary.read_text())
+        metrics.update({k: float(data[k]) for k in ("records_in", "kept", "rejected", "hours_in", "hours_kept")
+                        if isinstance(data.get(k), (int, float))})
+    for name, kind in entry.reports.items():
+        if kind == "metric" and (out / name).is_file():
+            metrics.update(numbers(json.loads((out / name).read_text()), depth=3))
+    return {k: v for k, v in metrics.items() if not k.startswith("config.")}
+
+
+def log_metrics(artifact: Any, values: Mapping[str, float]) -> None:
+    """Log metrics on a KFP Metrics artifact and write them to its file too (a local cache hit
+    needs the artifact's file to exist)."""
+    for name, value in values.items():
+        artifact.log_metric(name, value)
+    Path(artifact.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(artifact.path).write_text(json.dumps(dict(values), indent=1, sort_keys=True) + "\n")
+
+
+def whole_numbers(value: Any) -> Any:
+    """KFP passes dict parameters as protobuf Structs, whose numbers are all floats: give whole
+    ones back as ints (a float field of a config takes an int and makes it a float again)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, Any], output: Any,
+                  metrics: Any = None, report: Any = None, shards: list[Any] | None = None,
+                  corpus: str | None = None, rank: int | None = None, world_size: int | None = None) -> Any:
+    """Run ``stage`` on its input artifacts into ``output``: the body of every stage component."""
+    from components.adapters.orchestration import run_from_params
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    entry = REGISTRY[stage]
+    paths = check_inputs(entry, inputs)
+    dst = _path(output)
+    if shards is not None:
+        log.info("%s: %d committed shards gathered from %d shard tasks", stage,
+                 gather_units([_path(s) for s in shards], dst), len(shards))
+    rank = None if rank is None else int(rank)
+    world_size = None if world_size is None else int(world_size)
+    result = run_from_params(stage, paths, dst, {stage: whole_numbers(params)}, rank=rank, world_size=world_size,
+                             corpus=corpus)
+    if rank is not None or corpus is not None:
+        return None
+    if metrics is not None:
+        log_metrics(metrics, stage_metrics(entry, dst))
+    if report is not None:
+        from components.adapters.html_reports import write_report
+
+        write_report(stage, dst, _path(report))
+    return _outcome(entry, dst, result)
+
+
+def _outcome(entry: Stage, dst: Path, result: Any) -> Any:
+    """Evaluation: whether the gate passed (the pipeline's ``dsl.If``); release: the upload status."""
+    if entry.artifact == "evaluation":
+        return bool(json.loads((dst / "metrics.json").read_text())["gate"]["passed"])
+    if entry.artifact == "release" and isinstance(result, dict) and result.get("status") == "no_token":
+        raise PipelineError(
+            f"{entry.name}: the upload is due but HF_TOKEN is not set: create the Kubernetes secret "
+            f"{HUB_SECRET!r} with key {HUB_SECRET_KEY!r} in the pipeline's namespace (kubectl create secret "
+            f"generic {HUB_SECRET} --from-literal={HUB_SECRET_KEY}=<token>); the release folder was built, and "
+            "the other tasks' outputs are kept")
+    return None
+
+
+def plan_corpora(params: Mapping[str, Any]) -> list[str]:
+    """The corpora of the ingest section: what ingest and normalise fan out over."""
+    from components.adapters.orchestration import stage_corpora
+
+    return stage_corpora({"ingest": whole_numbers(params)})
+
+
+def plan_ranks(workers: int) -> list[int]:
+    """The shard ranks of ``workers`` pseudo-labelling tasks."""
+    from components.adapters.orchestration import WORKERS_PARAM, workers as checked
+
+    return list(range(checked({WORKERS_PARAM: workers})))

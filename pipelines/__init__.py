@@ -1,0 +1,1 @@
+"""Kubeflow pipelines of distil-whisper-pipeline, with their compiled YAML."""
