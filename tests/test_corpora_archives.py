@@ -39,7 +39,7 @@ def test_a_release_tarball_unpacks_into_place(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("members", "links", "why"), [
     ({"corpus/../../evil.txt": b"x"}, {}, "contains '..'"),
-    ({"/tmp/evil.txt": b"x"}, {}, "is an absolute path"),
+    ({"/abs/evil.txt": b"x"}, {}, "is an absolute path"),
     ({"corpus/ok.txt": b"x"}, {"corpus/passwd": "/etc/passwd"}, "links outside the archive"),
     ({"corpus/ok.txt": b"x"}, {"corpus/up": "../../outside"}, "links outside the archive"),
 ])
