@@ -38,3 +38,11 @@ test: setup
 
 clean:
 	rm -rf data/raw data/ingested data/normalised data/pseudo_labelled data/filtered data/models data/evaluation data/release
+
+# Container image, kept out of `make test`: builds containers/cpu.Dockerfile with podman
+# (making a Debian base with debootstrap when no registry is reachable), then smoke-runs
+# the CLI and three stages inside it. Variables: see containers/make_image.sh.
+.PHONY: image
+image:
+	@start=$$(date +%s); bash containers/make_image.sh \
+	  && echo "[make image] done in $$(( $$(date +%s) - start )) s"
