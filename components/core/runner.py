@@ -101,6 +101,10 @@ class UnitWriter:
         write_atomic(self.dst / relpath, data)
         self.files[relpath] = {"sha256": sha256_bytes(data), "bytes": len(data)}
 
+    def stream(self, relpath: str) -> "ShardStream":
+        """Write one data file in row groups as records come (``with out.stream(p) as s: s.write(table)``)."""
+        return ShardStream(self, relpath)
+
     def count_in(self, record: dict[str, Any]) -> None:
         self.tally.count_in(record["corpus"], float(record.get("duration") or 0.0))
 
@@ -133,6 +137,39 @@ class ShardedStep(Protocol):
         into ``dst``; returns entries for the summary's ``extra``. ``markers[i]["details"]`` holds
         what unit i put in ``out.details``."""
         ...
+
+
+class ShardStream:
+    """A data file written a row group at a time, then hashed and renamed into place on success."""
+
+    def __init__(self, out: UnitWriter, relpath: str) -> None:
+        self.out, self.relpath = out, relpath
+        self.path = out.dst / relpath
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> "ShardStream":
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)  # e.g. a column that is all null in this batch
+        self.writer.write_table(table)
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.writer is None:
+            return
+        self.writer.close()
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            return
+        with self.tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        self.out.files[self.relpath] = {"sha256": file_sha256(self.tmp), "bytes": self.tmp.stat().st_size}
+        os.replace(self.tmp, self.path)
 
 
 def config_fingerprint(step: ShardedStep) -> str:

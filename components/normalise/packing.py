@@ -8,7 +8,7 @@ scale (as Distil-Whisper's ``--concatenate_audio``).
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -21,22 +21,28 @@ def _group_key(record: dict[str, Any]) -> tuple[str, str, str]:
     return record["corpus"], record["split"], record.get("speaker") or ""
 
 
-def plan_windows(records: list[dict[str, Any]], max_window_s: float) -> list[list[dict[str, Any]]]:
-    """Group records (same corpus, split and speaker, id order) into windows <= max_window_s."""
-    windows: list[list[dict[str, Any]]] = []
-    for _, group in groupby(sorted(records, key=lambda r: (_group_key(r), r["id"])), key=_group_key):
+def iter_windows(records: Iterable[dict[str, Any]], max_window_s: float) -> Iterator[list[dict[str, Any]]]:
+    """Windows <= max_window_s of consecutive records of one corpus, split and speaker, as they stream in.
+
+    Only the window being filled is held, so memory does not grow with the shard.
+    """
+    for _, group in groupby(records, key=_group_key):
         current: list[dict[str, Any]] = []
         length = 0.0
         for record in group:
             added = record["duration"] + (GAP_S if current else 0.0)
             if current and length + added > max_window_s:
-                windows.append(current)
+                yield current
                 current, length, added = [], 0.0, record["duration"]
             current.append(record)
             length += added
         if current:
-            windows.append(current)
-    return windows
+            yield current
+
+
+def plan_windows(records: list[dict[str, Any]], max_window_s: float) -> list[list[dict[str, Any]]]:
+    """All windows of a list of consecutive records."""
+    return list(iter_windows(records, max_window_s))
 
 
 def pack_window(members: list[dict[str, Any]]) -> dict[str, Any]:

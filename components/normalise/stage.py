@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from itertools import islice
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -17,7 +18,7 @@ from components.core.runner import RunOptions, UnitWriter, WorkUnit, fingerprint
 from components.core.shards import StageDir, shard_group
 from components.core.sources import read_source, source_file
 from components.core.text import corpus_text
-from components.normalise.packing import pack_window, plan_windows
+from components.normalise.packing import iter_windows, pack_window
 
 STAGE = "normalise"
 
@@ -70,11 +71,21 @@ def normalise_record(record: dict[str, Any], raw: Path, cfg: NormaliseConfig) ->
             "audio": {"bytes": encode_flac(audio), "path": record["id"].replace("/", "__") + ".flac"}}
 
 
-def pack_records(records: list[dict[str, Any]], split: str, cfg: NormaliseConfig) -> list[dict[str, Any]]:
-    """Pack one shard's records into windows when its split is packed; otherwise one record each."""
+ROW_GROUP = 32  # records held in memory before they are written
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most ``size`` items of a stream."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def pack_records(records: Iterable[dict[str, Any]], split: str, cfg: NormaliseConfig) -> Iterator[dict[str, Any]]:
+    """Pack a stream of records into windows when its split is packed; otherwise one record each."""
     if not cfg.pack_windows or split not in cfg.pack_splits:
-        return [{**r, "members": [r["id"]]} for r in records]
-    return [pack_window(window) for window in plan_windows(records, cfg.max_window_s)]
+        return ({**r, "members": [r["id"]]} for r in records)
+    return (pack_window(window) for window in iter_windows(records, cfg.max_window_s))
 
 
 def audio_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -105,7 +116,13 @@ class NormaliseStep:
         return units
 
     def run_unit(self, unit: WorkUnit, out: UnitWriter) -> None:
-        kept = []
+        windows = pack_records(self._kept(unit, out), unit.name.split("/")[0], self.config)
+        with out.stream(unit.payload) as shard:
+            for batch in batched(windows, ROW_GROUP):
+                out.add(records_out=len(batch))
+                shard.write(audio_table(batch))
+
+    def _kept(self, unit: WorkUnit, out: UnitWriter) -> Iterator[dict[str, Any]]:
         for record in self.src.read(unit.payload).to_pylist():
             out.count_in(record)
             result = normalise_record(record, self.raw, self.config)
@@ -113,11 +130,7 @@ class NormaliseStep:
                 out.reject(result)
             else:
                 out.keep(result)
-                kept.append(result)
-        windows = pack_records(kept, unit.name.split("/")[0], self.config)
-        out.add(records_out=len(windows))
-        if windows:
-            out.write(unit.payload, audio_table(windows))
+                yield result
 
     def finish(self, dst: Path, report: StageReport, markers: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
