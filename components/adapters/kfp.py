@@ -143,7 +143,7 @@ def _stage_tasks(comps: dict[str, Any], entry: Stage, args: dict[str, Any], para
     axis = fan_out(entry)
     if not axis:
         return _resources(comps[entry.name](**args, params=params), entry, is_gpu(entry))
-    with dsl.ParallelFor(plans[axis].output, name=f"{entry.name}-{axis}s") as item:
+    with dsl.ParallelFor(plans[axis].output, name=f"{entry.name}-per-{axis}") as item:
         kwargs = {"corpus": item} if axis == CORPUS else {"rank": item, "world_size": workers}
         shard = comps[f"{entry.name}_shard"](**args, **kwargs, params=params)
         _resources(shard, entry, is_gpu(entry))
