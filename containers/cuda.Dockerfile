@@ -16,7 +16,7 @@
 # BASE: any Debian/Ubuntu image with or without Python 3.11+ (python3 comes from apt
 # when missing: Ubuntu 24.04 has 3.12).
 ARG BASE=nvidia/cuda:13.0.1-base-ubuntu24.04
-FROM ${BASE}
+FROM ${BASE} AS system
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
@@ -39,6 +39,15 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONDONTWRITEBYTECODE=1
 RUN python3 -m venv /opt/venv
 
+# The requirement list alone, in a stage of its own: the dependency layer below is
+# cached on this list, so edits elsewhere in pyproject.toml do not reinstall the stack.
+FROM system AS requirements
+ARG EXTRAS=""
+COPY containers/pyproject_requirements.py pyproject.toml /tmp/
+RUN python /tmp/pyproject_requirements.py /tmp/pyproject.toml "${EXTRAS}" > /tmp/requirements.txt
+
+FROM system
+
 # Optional, never stored in the image: PIP_CERT (a CA bundle path mounted with
 # `podman build -v`), PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (mirrors, the CPU wheel index).
 ARG PIP_CERT
@@ -50,17 +59,15 @@ ARG TORCH_VERSION=2.13.0
 RUN --mount=type=bind,source=containers/wheels,target=/tmp/wheels \
     pip install --no-cache-dir --find-links /tmp/wheels "torch==${TORCH_VERSION}"
 
-# Layer 2: the dependency stack, from pyproject.toml alone, with torch held at the
-# version just installed (pip may not swap it for another build).
-ARG EXTRAS=""
-COPY containers/pyproject_requirements.py pyproject.toml /tmp/src/
-RUN python /tmp/src/pyproject_requirements.py /tmp/src/pyproject.toml "${EXTRAS}" > /tmp/requirements.txt \
- && python -c 'import importlib.metadata as m; print("torch==" + m.version("torch"))' > /tmp/constraints.txt \
+# Layer 2: the dependency stack (pyproject.toml's dependencies and EXTRAS), with torch
+# held at the version just installed (pip may not swap it for another build).
+COPY --from=requirements /tmp/requirements.txt /tmp/requirements.txt
+RUN python -c 'import importlib.metadata as m; print("torch==" + m.version("torch"))' > /tmp/constraints.txt \
  && pip install --no-cache-dir -r /tmp/requirements.txt -c /tmp/constraints.txt \
  && rm /tmp/requirements.txt /tmp/constraints.txt
 
 # Layer 3: the package itself (small; the only layer a code change rebuilds).
-COPY README.md /tmp/src/
+COPY pyproject.toml README.md /tmp/src/
 COPY components /tmp/src/components
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /tmp/src \
  && rm -rf /tmp/src \

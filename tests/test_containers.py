@@ -119,9 +119,10 @@ PINNED_TAG = re.compile(r"^[\w./-]+(:[\w.-]*\d+\.\d+[\w.-]*)?(@sha256:[0-9a-f]{6
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
 def test_base_image_is_pinned(dockerfile):
     defaults = args(dockerfile)
-    froms = [rest.split()[0] for keyword, rest in instructions(dockerfile) if keyword == "FROM"]
+    froms = [rest.split() for keyword, rest in instructions(dockerfile) if keyword == "FROM"]
     assert froms
-    for image in froms:
+    stages = {words[2] for words in froms if len(words) == 3 and words[1].upper() == "AS"}
+    for image in [words[0] for words in froms if words[0] not in stages]:
         resolved = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m[1], ""), image)
         assert resolved, f"{dockerfile.name}: {image} has no default"
         assert PINNED_TAG.match(resolved) and (":" in resolved or "@" in resolved), \
@@ -172,7 +173,7 @@ def test_build_context_is_small_and_has_what_the_images_copy():
     for dockerfile in DOCKERFILES:
         assert (CONTAINERS / f"{dockerfile.name}.dockerignore").read_text(encoding="utf-8") == ignore
         for keyword, rest in instructions(dockerfile):
-            if keyword == "COPY":
+            if keyword == "COPY" and "--from=" not in rest:
                 for source in rest.split()[:-1]:
                     if not source.startswith("--"):
                         assert source.rstrip("/") in allowed, f"{dockerfile.name} copies {source}, ignored by the context"
