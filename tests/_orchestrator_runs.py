@@ -70,15 +70,22 @@ def airflow_env(home: Path, root: Path, params: Path, **extra: str) -> dict[str,
                DISTIL_PIPELINE_PARAMS=str(params), **extra)
 
 
-def airflow_home(factory: pytest.TempPathFactory) -> Path:
-    """A temporary AIRFLOW_HOME with its SQLite database migrated (once per session)."""
-    def make() -> Path:
-        home = factory.mktemp("airflow-home")
+def airflow_home(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A temporary AIRFLOW_HOME with a migrated SQLite database, one per data root: an Asset's name
+    and URI (the data root) belong together in one database. ``airflow db migrate`` runs once; the
+    other homes get a copy of its database."""
+    def migrated() -> Path:
+        home = factory.mktemp("airflow-template")
         out = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True,
                              text=True, env=airflow_env(home, home, home / "params.yaml"))
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         return home
-    return cached("airflow_home", make)
+
+    def make() -> Path:
+        home = factory.mktemp(f"airflow-home-{name}")
+        shutil.copy(cached("airflow_template", migrated) / "airflow.db", home / "airflow.db")
+        return home
+    return cached(f"airflow_home_{name}", make)
 
 
 DAG_TEST = """
@@ -108,7 +115,7 @@ def dag_test(home: Path, root: Path, params: Path, conf: dict | None = None, mar
 def airflow_run(factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The whole DAG run once on the TINY demo: its data root, result and log."""
     def make() -> dict[str, Any]:
-        home = airflow_home(factory)
+        home = airflow_home(factory, "pipeline")
         root = factory.mktemp("airflow-project")
         params = write_params(root / "params.yaml")
         result, log = dag_test(home, root, params)
@@ -119,8 +126,9 @@ def airflow_run(factory: pytest.TempPathFactory) -> dict[str, Any]:
 # ---- KFP ----
 
 KFP_RUN = """
-import json, sys, time
+import json, logging, sys, time
 from pathlib import Path
+logging.basicConfig(level=logging.INFO)  # kfp.local says "cache hit" at INFO
 from kfp import local
 from pipelines.distil_whisper import pipeline
 local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=sys.argv[2], enable_caching=True)
