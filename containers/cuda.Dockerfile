@@ -1,7 +1,7 @@
 # distil-pipeline, CUDA image: PyPI's PyTorch build (CUDA 13.0), for NVIDIA GPUs.
 #
 # Build from the repository root (the context must hold pyproject.toml and components/):
-#   podman build -f containers/cuda.Dockerfile --ignorefile containers/.containerignore -t distil-pipeline:cuda .
+#   podman build -f containers/cuda.Dockerfile --ignorefile containers/.containerignore -t distil-pipeline:gpu .
 #   (docker build reads containers/cuda.Dockerfile.dockerignore by itself)
 # `make image` does this, and more: see containers/README.md.
 #
@@ -42,7 +42,9 @@ RUN python3 -m venv /opt/venv
 # The requirement list alone, in a stage of its own: the dependency layer below is
 # cached on this list, so edits elsewhere in pyproject.toml do not reinstall the stack.
 FROM system AS requirements
-ARG EXTRAS=""
+# EXTRAS: pyproject.toml extras, comma-separated. `orchestration` brings kfp: Kubeflow's
+# lightweight components run `python3 -m kfp.dsl.executor_main` in this image.
+ARG EXTRAS=orchestration
 COPY containers/pyproject_requirements.py pyproject.toml /tmp/
 RUN python /tmp/pyproject_requirements.py /tmp/pyproject.toml "${EXTRAS}" > /tmp/requirements.txt
 

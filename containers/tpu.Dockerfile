@@ -46,7 +46,9 @@ RUN python3 -m venv /opt/venv
 # The requirement list alone, in a stage of its own: the dependency layer below is
 # cached on this list, so edits elsewhere in pyproject.toml do not reinstall the stack.
 FROM system AS requirements
-ARG EXTRAS=tpu
+# EXTRAS: pyproject.toml extras, comma-separated. `orchestration` brings kfp: Kubeflow's
+# lightweight components run `python3 -m kfp.dsl.executor_main` in this image.
+ARG EXTRAS=tpu,orchestration
 COPY containers/pyproject_requirements.py pyproject.toml /tmp/
 RUN python /tmp/pyproject_requirements.py /tmp/pyproject.toml "${EXTRAS}" > /tmp/requirements.txt
 

@@ -154,6 +154,14 @@ def test_stage_tools_are_installed(dockerfile):
         assert re.search(rf"\b{package}\b", apt), f"{dockerfile.name} does not install {package}"
 
 
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
+def test_images_carry_the_orchestration_extra(dockerfile):
+    # Kubeflow's lightweight components run kfp's executor inside the image and install nothing.
+    if "orchestration" not in PYPROJECT["project"].get("optional-dependencies", {}):
+        pytest.skip("no orchestration extra in pyproject.toml")
+    assert "orchestration" in load_requirements_module().parse_extras(args(dockerfile).get("EXTRAS", ""))
+
+
 @pytest.mark.parametrize("name", ["cpu", "tpu"])
 def test_cpu_torch_is_the_cpu_build(name):
     # PyPI's plain torch wheel is the CUDA build; "+cpu" can only come from a CPU wheel.
