@@ -157,8 +157,7 @@ def test_stage_tools_are_installed(dockerfile):
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
 def test_images_carry_the_orchestration_extra(dockerfile):
     # Kubeflow's lightweight components run kfp's executor inside the image and install nothing.
-    if "orchestration" not in PYPROJECT["project"].get("optional-dependencies", {}):
-        pytest.skip("no orchestration extra in pyproject.toml")
+    assert "orchestration" in PYPROJECT["project"]["optional-dependencies"]
     assert "orchestration" in load_requirements_module().parse_extras(args(dockerfile).get("EXTRAS", ""))
 
 

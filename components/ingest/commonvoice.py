@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from components.core.errors import PipelineError
 from components.core.manifest import Rejection
-from components.ingest.items import SourceItem, file_item, group_file, layout_groups, native_split, reject
+from components.ingest.items import SourceItem, file_item, group_file, layout_groups, native_split, tsv_rows
 
 CORPUS = "commonvoice"
 LAYOUT = "cv-corpus-<version>/<locale>/{train,dev,test}.tsv files with clips/<name>.mp3 beside them"
@@ -30,22 +29,10 @@ def read(root: Path, group: str) -> Iterator[SourceItem | Rejection]:
     root = Path(root)
     tsv = group_file(root, group, LAYOUT)
     split = native_split(SPLITS, tsv.stem, tsv)
-    # Split on "\n" only: str.splitlines would also break on separators a sentence may contain.
-    lines = [line.removesuffix("\r") for line in tsv.read_text(encoding="utf-8").split("\n")]
-    header = lines[0].split("\t") if lines else []
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise PipelineError(f"{tsv}: header lacks column(s) {', '.join(missing)}; expected a Common Voice TSV "
-                            f"with {', '.join(REQUIRED_COLUMNS)}, ...")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+    for row in tsv_rows(tsv, group, CORPUS, REQUIRED_COLUMNS, "Common Voice TSV"):
+        if isinstance(row, Rejection):
+            yield row
             continue
-        fields = line.split("\t")
-        if len(fields) != len(header):
-            yield reject(CORPUS, f"{tsv.stem}:{number}", "malformed_line",
-                         f"{group}:{number}: {len(fields)} fields, header has {len(header)}")
-            continue
-        row = dict(zip(header, fields))
         clip = tsv.parent / "clips" / row["path"]
         yield file_item(root, CORPUS, Path(row["path"]).stem, split, clip, row["sentence"], row["client_id"])
 

@@ -15,7 +15,7 @@ then takes that channel instead of down-mixing. Absent means down-mix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Mapping, NotRequired, TypedDict
+from typing import Iterable, Iterator, Mapping, NotRequired, Sequence, TypedDict
 
 import soundfile as sf
 
@@ -63,6 +63,32 @@ def group_file(root: Path, group: str, expected: str) -> Path:
     if not path.is_file():
         raise PipelineError(f"{path}: source file not found; expected {expected}")
     return path
+
+
+def tsv_rows(tsv: Path, group: str, corpus: str, required: Sequence[str], kind: str, key: str | None = None
+             ) -> Iterator[dict[str, str] | Rejection]:
+    """Rows of a tab-separated release file as dicts, or ``malformed_line`` rejections with their line.
+
+    Splits on tabs and "\n" only (``str.splitlines`` would also break on
+    separators a sentence may contain); a header lacking ``required`` columns
+    is an error naming the file and the ``kind`` of file expected; a row whose
+    ``key`` column is empty is malformed.
+    """
+    lines = [line.removesuffix("\r") for line in tsv.read_text(encoding="utf-8").split("\n")]
+    header = lines[0].split("\t") if lines else []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise PipelineError(f"{tsv}: header lacks column(s) {', '.join(missing)}; expected a {kind} "
+                            f"with {', '.join(required)}, ...")
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(header) or (key is not None and not fields[header.index(key)].strip()):
+            yield reject(corpus, f"{tsv.stem}:{number}", "malformed_line",
+                         f"{group}:{number}: {len(fields)} fields, header has {len(header)}")
+            continue
+        yield dict(zip(header, fields))
 
 
 def native_split(mapping: Mapping[str, str], name: str, where: Path | str) -> str:

@@ -20,9 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from components.core.errors import PipelineError
 from components.core.manifest import Rejection
-from components.ingest.items import SourceItem, file_item, group_file, layout_groups, native_split, reject
+from components.ingest.items import SourceItem, file_item, group_file, layout_groups, native_split, tsv_rows
 
 CORPUS = "voxpopuli"
 LANGUAGE = "en"
@@ -42,20 +41,9 @@ def read(root: Path, group: str) -> Iterator[SourceItem | Rejection]:
     root = Path(root)
     tsv = group_file(root, group, LAYOUT)
     split = native_split(SPLITS, tsv.stem, tsv)
-    lines = [line.removesuffix("\r") for line in tsv.read_text(encoding="utf-8").split("\n")]
-    header = lines[0].split("\t") if lines else []
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise PipelineError(f"{tsv}: header lacks column(s) {', '.join(missing)}; expected a VoxPopuli ASR TSV "
-                            f"with {', '.join(REQUIRED_COLUMNS)}, ...")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+    for row in tsv_rows(tsv, group, CORPUS, REQUIRED_COLUMNS, "VoxPopuli ASR TSV", key="id"):
+        if isinstance(row, Rejection):
+            yield row
             continue
-        fields = line.split("\t")
-        if len(fields) != len(header) or not fields[header.index("id")].strip():
-            yield reject(CORPUS, f"{tsv.stem}:{number}", "malformed_line",
-                         f"{group}:{number}: {len(fields)} fields, header has {len(header)}")
-            continue
-        row = dict(zip(header, fields))
         segment = tsv.parent / row["id"][:4] / f"{row['id']}.ogg"
         yield file_item(root, CORPUS, row["id"], split, segment, row["normalized_text"], row["speaker_id"])
