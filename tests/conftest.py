@@ -64,3 +64,11 @@ def tiny_whisper_dir(teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory
     model.save_pretrained(out)
     WhisperProcessor.from_pretrained(teacher_dir).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def multilingual_whisper_dir(teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny Whisper of the multilingual layout (vocabulary 51,865, ``<|en|>`` = 50259)."""
+    from _multilingual_whisper import build_multilingual_whisper
+
+    return build_multilingual_whisper(tmp_path_factory.mktemp("multilingual") / "whisper", teacher_dir)
