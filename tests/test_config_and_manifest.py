@@ -30,6 +30,14 @@ def test_missing_section_takes_defaults_and_ints_become_floats() -> None:
     assert build_config(WerFilterConfig, {"wer_threshold": 1}, "x").wer_threshold == 1.0
 
 
+def test_whole_floats_become_ints_and_fractions_are_refused() -> None:
+    """Orchestrators that carry params as JSON numbers (KFP's Structs) send 16 as 16.0."""
+    cfg = build_config(EvaluateConfig, {"batch_size": 16.0}, "evaluate")
+    assert cfg.batch_size == 16 and isinstance(cfg.batch_size, int)
+    with pytest.raises(ConfigError, match="expected int, got 16.5"):
+        build_config(EvaluateConfig, {"batch_size": 16.5}, "evaluate")
+
+
 def test_nested_gate_section_is_typed_and_checked() -> None:
     cfg = build_config(EvaluateConfig, {"gate": {"max_wer": 0.5}}, "evaluate")
     assert cfg.gate.max_wer == 0.5

@@ -15,12 +15,14 @@ import yaml
 
 from _orchestrator_runs import ROOT, env, fake_release_inputs, kfp_output, kfp_run
 from components.adapters.kfp import ARTIFACT_TYPES, without_nulls
-from components.adapters.orchestration import FAN_OUT, WORKERS_PARAM, is_gpu, stage_params
+from components.adapters.orchestration import WORKERS_PARAM, is_gpu, stage_params
 from components.core.errors import PipelineError
 from components.core.registry import REGISTRY, STAGES
 
 sys.path.insert(0, str(ROOT))
 COMPILED = ROOT / "pipelines" / "distil_whisper.yaml"
+
+FAN_OUT = {s.name: s.fan_out for s in STAGES if s.fan_out}  # the stages run as many tasks
 
 
 def _task(name: str) -> str:

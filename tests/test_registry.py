@@ -13,6 +13,7 @@ import yaml
 from components.adapters.dvc import dvc_yaml
 from components.cli import build_parser, main
 from components.core.code_deps import code_files
+from components.core.errors import PipelineError
 from components.core.registry import REGISTRY, STAGES, check_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,19 @@ def test_registry_is_consistent_and_inputs_come_from_earlier_stages() -> None:
     check_registry()
     assert list(REGISTRY) == ["make_demo_data", "import_teacher", "ingest", "normalise", "pseudo_label", "filter",
                               "init_student", "distill", "evaluate", "publish"]
+
+
+def test_only_shardable_stages_fan_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from components.core import registry
+
+    assert {s.name: s.fan_out for s in STAGES if s.fan_out} == {
+        "ingest": "corpus", "normalise": "corpus", "pseudo_label": "rank"}
+    broken = [dataclasses.replace(s, fan_out="rank") if s.name == "evaluate" else s for s in STAGES]
+    monkeypatch.setattr(registry, "STAGES", broken)
+    with pytest.raises(PipelineError, match="stage evaluate: fan_out='rank' needs a shardable stage"):
+        registry.check_registry()
 
 
 @pytest.mark.parametrize("entry", STAGES, ids=lambda s: s.name)

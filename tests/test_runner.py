@@ -18,7 +18,7 @@ import soundfile as sf
 
 from components.core.errors import PipelineError
 from components.core.manifest import read_records, read_rejected
-from components.core.runner import RunOptions
+from components.core.runner import RunOptions, import_units
 from components.core.steps import write_records
 from components.filter.stage import WerFilterConfig, filter_by_wer
 from components.normalise.stage import NormaliseConfig, normalise
@@ -111,6 +111,28 @@ def test_ranks_run_apart_then_a_final_call_merges_to_the_same_bytes(corpus: Path
     assert _tree(out) == _tree(reference)
 
 
+def test_ranks_in_separate_directories_are_imported_then_merged_to_the_same_bytes(
+        corpus: Path, params: Path, reference: Path) -> None:
+    """An orchestrator whose tasks each own a directory (KFP): import the units, then one plain call."""
+    cfg = NormaliseConfig(pack_windows=True, max_window_s=20.0)
+    parts = [corpus / f"rank-dir-{rank}" for rank in range(2)]
+    for rank, part in enumerate(parts):
+        normalise(corpus / "ingested", corpus / "raw", part, cfg, RunOptions(rank=rank, world_size=2))
+    out = corpus / "imported"
+    assert import_units(parts, out) == 12
+    normalise(corpus / "ingested", corpus / "raw", out, cfg)
+    assert _tree(out) == _tree(reference)
+
+
+def test_an_imported_unit_whose_file_changed_is_refused(corpus: Path, reference: Path, tmp_path: Path) -> None:
+    part = tmp_path / "part"
+    shutil.copytree(reference, part)
+    shard = sorted((part / "train").glob("*.parquet"))[0]
+    shard.write_bytes(shard.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(PipelineError, match=f"{shard.name}: its content does not match the SHA-256"):
+        import_units([part], tmp_path / "out")
+
+
 def test_sigkill_then_rerun_redoes_only_unfinished_shards_and_ends_byte_identical(
         corpus: Path, params: Path, reference: Path) -> None:
     out = corpus / "killed"
@@ -180,3 +202,21 @@ def test_stage_directory_loads_with_datasets_with_splits_and_16k_audio(reference
     assert dataset["train"].features["audio"] == Audio(sampling_rate=16_000)
     rejected = load_dataset(str(reference), "rejected", split="train")
     assert rejected["reason"] == ["unreadable_audio"]
+
+
+def test_raw_fingerprint_follows_content_not_mtime(tmp_path: Path) -> None:
+    """Pods of an orchestrator see copies with fresh mtimes: committed units must stay valid."""
+    from components.core.runner import fingerprint_files
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.flac").write_bytes(os.urandom(3 << 20))
+    before = fingerprint_files([raw / "a.flac"], raw)
+    copy = tmp_path / "copy"
+    shutil.copytree(raw, copy)  # new mtimes
+    os.utime(copy / "a.flac", (0, 0))
+    assert fingerprint_files([copy / "a.flac"], copy) == before
+    data = bytearray((copy / "a.flac").read_bytes())
+    data[-1] ^= 1
+    (copy / "a.flac").write_bytes(bytes(data))
+    assert fingerprint_files([copy / "a.flac"], copy) != before

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,7 +21,6 @@ from components.core.registry import REGISTRY, Stage
 
 log = logging.getLogger(__name__)
 HUB_SECRET, HUB_SECRET_KEY = "hf-hub-token", "token"
-UNITS_DIR = ".runner/units"   # components.core.runner.UNITS_DIR (not imported: that pulls in pyarrow)
 
 
 def _path(artifact: Any) -> Path:
@@ -40,22 +38,6 @@ def check_inputs(entry: Stage, inputs: Mapping[str, Any]) -> dict[str, Path]:
                                 "its artifact is still in the pipeline root")
         paths[inp.role] = path
     return paths
-
-
-def gather_units(shards: list[Path], dst: Path) -> int:
-    """Copy every committed unit (data files, rejected rows, then its marker) from the shard
-    artifacts into ``dst``; returns how many units were copied."""
-    count = 0
-    for shard in shards:
-        for marker_path in sorted((shard / UNITS_DIR).rglob("*.json")):
-            marker = json.loads(marker_path.read_text())
-            unit = marker_path.relative_to(shard / UNITS_DIR).as_posix().removesuffix(".json")
-            files = [*marker["files"], f"{UNITS_DIR}/{unit}.rejected.parquet", f"{UNITS_DIR}/{unit}.json"]
-            for relpath in files:  # the marker last: a unit counts only once its files are in place
-                (dst / relpath).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(shard / relpath, dst / relpath)
-            count += 1
-    return count
 
 
 def numbers(data: Mapping[str, Any], prefix: str = "", depth: int = 3) -> dict[str, float]:
@@ -95,18 +77,6 @@ def log_metrics(artifact: Any, values: Mapping[str, float]) -> None:
     Path(artifact.path).write_text(json.dumps(dict(values), indent=1, sort_keys=True) + "\n")
 
 
-def whole_numbers(value: Any) -> Any:
-    """KFP passes dict parameters as protobuf Structs, whose numbers are all floats: give whole
-    ones back as ints (a float field of a config takes an int and makes it a float again)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    return value
-
-
 def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, Any], output: Any,
                   metrics: Any = None, report: Any = None, shards: list[Any] | None = None,
                   corpus: str | None = None, rank: int | None = None, world_size: int | None = None) -> Any:
@@ -118,11 +88,13 @@ def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, An
     paths = check_inputs(entry, inputs)
     dst = _path(output)
     if shards is not None:
+        from components.core.runner import import_units
+
         log.info("%s: %d committed shards gathered from %d shard tasks", stage,
-                 gather_units([_path(s) for s in shards], dst), len(shards))
+                 import_units([_path(s) for s in shards], dst), len(shards))
     rank = None if rank is None else int(rank)
     world_size = None if world_size is None else int(world_size)
-    result = run_from_params(stage, paths, dst, {stage: whole_numbers(params)}, rank=rank, world_size=world_size,
+    result = run_from_params(stage, paths, dst, {stage: dict(params)}, rank=rank, world_size=world_size,
                              corpus=corpus)
     if rank is not None or corpus is not None:
         return None
@@ -152,7 +124,7 @@ def plan_corpora(params: Mapping[str, Any]) -> list[str]:
     """The corpora of the ingest section: what ingest and normalise fan out over."""
     from components.adapters.orchestration import stage_corpora
 
-    return stage_corpora({"ingest": whole_numbers(params)})
+    return stage_corpora({"ingest": dict(params)})
 
 
 def plan_ranks(workers: int) -> list[int]:

@@ -3,7 +3,7 @@
 Cheap to import (the registry, ``ast`` and ``yaml`` only), so DAG and pipeline
 files parse fast: stage code is imported by the task that runs it.
 
-- ``FAN_OUT``: which stages run as many tasks, and over what (corpora or shard ranks);
+- ``fan_out``: which stages run as many tasks, and over what (the registry's ``fan_out``);
 - ``stage_doc``: a stage's Markdown documentation (registry summary, inputs and
   the stage function's docstring, read with ``ast``, never imported);
 - ``check_params`` and ``run_from_params``: the one call every task makes, with
@@ -19,14 +19,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from components.core.code_deps import module_file
-from components.core.errors import ConfigError, PipelineError
-from components.core.registry import REGISTRY, STAGES, Stage
+from components.core.errors import ConfigError
+from components.core.registry import FAN_OUT_AXES, REGISTRY, STAGES, Stage
 
-CORPUS, RANK = "corpus", "rank"
-# Stages that fan out, and over what: ingest and normalise per corpus, pseudo-labelling per
-# shard rank (GPU workers). Every other stage is one task. A fanned-out stage ends with one
-# plain call that finds every shard committed and merges them (or does any shard left over).
-FAN_OUT: dict[str, str] = {"ingest": CORPUS, "normalise": CORPUS, "pseudo_label": RANK}
+CORPUS, RANK = FAN_OUT_AXES
 # Run options that are not stage config: how many shard workers pseudo-labelling gets.
 WORKERS_PARAM = "pseudo_label_workers"
 DEFAULT_WORKERS = 2
@@ -34,11 +30,9 @@ DAG_ID = "distil_whisper"
 
 
 def fan_out(entry: Stage) -> str | None:
-    """``corpus``, ``rank`` or None (one task) for a stage."""
-    axis = FAN_OUT.get(entry.name)
-    if axis is not None and not entry.shardable:
-        raise PipelineError(f"stage {entry.name} fans out over {axis} but is not shardable in the registry")
-    return axis
+    """``corpus``, ``rank`` or None (one task) for a stage. A fanned-out stage ends with one
+    plain call that finds every shard committed and merges them (or does any shard left over)."""
+    return entry.fan_out
 
 
 def is_gpu(entry: Stage) -> bool:

@@ -67,6 +67,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON-ish carriers (KFP's protobuf Structs) send every number as a float
     expected = origin or hint
     if isinstance(expected, type) and value is not None and not isinstance(value, expected):
         raise ConfigError(f"{where}: expected {getattr(expected, '__name__', expected)}, got {value!r}")

@@ -44,6 +44,7 @@ class Stage:
     output: str
     inputs: tuple[Input, ...] = ()
     shardable: bool = False
+    fan_out: str | None = None          # orchestrators run it as many tasks: per "corpus" or per shard "rank"
     resources: Resources = field(default_factory=Resources)
     artifact: str = "dataset"           # dataset | model | raw | evaluation | release
     network: bool = False               # touches the network: orchestrators retry it with back-off
@@ -73,6 +74,7 @@ def load_target(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+FAN_OUT_AXES = ("corpus", "rank")  # one task per corpus (ingest's groups) or per shard rank
 GPU = Resources(accelerator="gpu", memory_gb=32, cpus=8)
 
 STAGES: tuple[Stage, ...] = (
@@ -85,14 +87,15 @@ STAGES: tuple[Stage, ...] = (
           aliases=("import-teacher",)),
     Stage("ingest", "read corpora from their native layouts into sharded manifests (audio referenced, not copied)",
           "components.ingest.stage:ingest", "components.ingest.stage:IngestConfig", output="data/ingested",
-          inputs=(Input("raw", "make_demo_data", "directory holding one folder per corpus"),), shardable=True),
+          inputs=(Input("raw", "make_demo_data", "directory holding one folder per corpus"),), shardable=True,
+          fan_out="corpus"),
     Stage("normalise", "16 kHz mono FLAC written once, duration bounds, corpus text rules, packing",
           "components.normalise.stage:normalise", "components.normalise.stage:NormaliseConfig",
-          output="data/normalised", shardable=True,
+          output="data/normalised", shardable=True, fan_out="corpus",
           inputs=(Input("src", "ingest", "ingested manifests"), Input("raw", "make_demo_data", "raw corpora"))),
     Stage("pseudo_label", "the teacher transcribes the train/validation shards (greedy, batched)",
           "components.pseudo_label.stage:pseudo_label", "components.pseudo_label.stage:PseudoLabelConfig",
-          output="data/pseudo_labelled", shardable=True, resources=GPU, aliases=("pseudo-label",),
+          output="data/pseudo_labelled", shardable=True, fan_out="rank", resources=GPU, aliases=("pseudo-label",),
           inputs=(Input("src", "normalise", "normalised audio"), Input("teacher", "import_teacher", "teacher model"))),
     Stage("filter", "keep samples with WER(normalised pseudo-label, normalised reference) < threshold; GX gate",
           "components.filter.stage:filter_by_wer", "components.filter.stage:WerFilterConfig",
@@ -140,13 +143,16 @@ def upstream(name: str) -> list[str]:
 
 
 def check_registry() -> None:
-    """Every input names an earlier stage; names and aliases are unique."""
+    """Every input names an earlier stage; fan-outs are shardable; names and aliases are unique."""
     seen: set[str] = set()
     for entry in STAGES:
         for inp in entry.inputs:
             if inp.stage not in seen:
                 raise PipelineError(f"stage {entry.name}: input {inp.role} reads {inp.stage}, not an earlier stage")
         seen.add(entry.name)
+        if entry.fan_out is not None and (entry.fan_out not in FAN_OUT_AXES or not entry.shardable):
+            raise PipelineError(f"stage {entry.name}: fan_out={entry.fan_out!r} needs a shardable stage and "
+                                f"one of {', '.join(FAN_OUT_AXES)}")
     spellings = [s.name for s in STAGES] + [a for s in STAGES for a in s.aliases]
     if len(spellings) != len(set(spellings)):
         raise PipelineError("stage names and aliases must be unique")

@@ -247,6 +247,38 @@ def read_marker(dst: Path, name: str) -> dict[str, Any] | None:
         return None
 
 
+def import_units(sources: Iterable[Path], dst: Path) -> int:
+    """Copy every committed unit of other output directories of the same stage into ``dst``.
+
+    For orchestrators whose tasks each write their own directory (KFP artifacts):
+    a unit's data files and rejected rows are copied, each checked against the
+    SHA-256 its marker records, and the marker last, so a unit counts in ``dst``
+    only once its files are in place. A plain call on ``dst`` then skips every
+    imported unit (same fingerprint) and merges. Returns how many were copied.
+    """
+    count = 0
+    for source in sources:
+        for marker_path in sorted((Path(source) / UNITS_DIR).rglob("*.json")):
+            marker = json.loads(marker_path.read_text())
+            name = marker_path.relative_to(Path(source) / UNITS_DIR).as_posix().removesuffix(".json")
+            files = {**marker["files"], _rejected_path(Path("."), name).as_posix(): marker["rejected"]}
+            for relpath, info in files.items():
+                _copy_checked(Path(source) / relpath, Path(dst) / relpath, info["sha256"])
+            _copy_checked(marker_path, _marker_path(Path(dst), name), None)
+            count += 1
+    return count
+
+
+def _copy_checked(src: Path, dst: Path, sha256: str | None) -> None:
+    if sha256 is not None and file_sha256(src) != sha256:
+        raise PipelineError(f"{src}: its content does not match the SHA-256 its unit marker records; the task that "
+                            "wrote it was interrupted or the file was changed: rerun that task")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    partial = dst.with_name(dst.name + ".importing")
+    shutil.copyfile(src, partial)
+    os.replace(partial, dst)
+
+
 def _committed(dst: Path, name: str, fingerprint: str) -> bool:
     marker = read_marker(dst, name)
     if marker is None or marker.get("fingerprint") != fingerprint:
@@ -363,12 +395,22 @@ def _content_hashes(dst: Path, markers: list[dict[str, Any]]) -> dict[str, str]:
     return hashes
 
 
+SAMPLE_BYTES = 1 << 20  # raw files are fingerprinted by their first and last MiB
+
+
 def fingerprint_files(paths: Iterable[Path], root: Path) -> str:
-    """A cheap fingerprint of files that no stage wrote (raw corpora): relative path, size, mtime."""
+    """A fingerprint of files no stage wrote (raw corpora): relative path, size, and the SHA-256 of
+    the first and last MiB. It survives copies (an orchestrator's pods see fresh mtimes) and costs
+    two reads per file, where hashing terabytes of audio in full on every rerun would not pay."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(SAMPLE_BYTES)
+            handle.seek(max(0, size - SAMPLE_BYTES))
+            tail = handle.read(SAMPLE_BYTES)
+        sample = hashlib.sha256(head + tail).hexdigest()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{size}\0{sample}\n".encode())
     return digest.hexdigest()
 
 
