@@ -27,6 +27,8 @@ HEADER = """\
 """
 PLOTS = [
     {f"{REPORTS_ROOT}/distill/train_log.csv": {"x": "step", "y": ["loss", "ce", "kl"], "title": "Distillation loss"}},
+    {"Learning rate": {"x": "step", "y": {f"{REPORTS_ROOT}/distill/train_log.csv": "lr"}}},
+    {f"{REPORTS_ROOT}/distill/validation.csv": {"x": "step", "y": "wer", "title": "Validation WER (greedy)"}},
     {f"{REPORTS_ROOT}/evaluate/wer_by_system.csv": {"x": "system", "y": "wer", "template": "bar_horizontal",
                                                     "title": "Test WER by system"}},
 ]

@@ -108,7 +108,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("distill", "train the student: weighted CE on pseudo-labels + KL to the teacher at T=2",
           "components.distill.stage:distill", "components.distill.stage:DistillConfig",
           output="data/models/student", artifact="model", resources=GPU,
-          reports={"train_log.csv": "plot", "training.json": "metric"},
+          reports={"train_log.csv": "plot", "validation.csv": "plot", "training.json": "metric"},
           inputs=(Input("src", "filter", "filtered sample ids"), Input("teacher", "import_teacher", "teacher model"),
                   Input("student", "init_student", "initial student"),
                   Input("pseudo_labelled", "pseudo_label", "pseudo-label text"),

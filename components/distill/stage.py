@@ -1,137 +1,134 @@
-"""distill stage: train the student's decoder on filtered pseudo-labels against the teacher."""
+"""distill stage: train the student's decoder on filtered pseudo-labels against the teacher.
+
+Runs as one process or under ``accelerate launch --num_processes N`` with the
+same code; streams the training shards; checkpoints and resumes exactly;
+validates every ``eval_steps`` and outputs the best checkpoint by validation WER.
+"""
 
 from __future__ import annotations
 
-import csv
 import logging
 import shutil
-import statistics
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
 
 from components.core.errors import PipelineError
 from components.core.outputs import staged_output, write_json
-from components.core.shards import StageDir, read_joined
 from components.core.transcribe import LAYER_MAP_FILE, save_whisper
-from components.distill.data import EncoderCache, collate_labels, epoch_batches, label_ids
-from components.distill.loss import distillation_loss
+from components.distill import checkpoint as ckpt
+from components.distill.curves import write_curves
+from components.distill.labels import LabelTokens, prefix_ids
+from components.distill.records import Index, build_index
+from components.distill.setup import make_accelerator, run_identity, setup_models
+from components.distill.data import PlanSpec
+from components.distill.train import Trainer
 
 logger = logging.getLogger(__name__)
-TRAIN_LOG = "train_log.csv"
 TRAIN_METRICS = "training.json"
+# Fields that may change between a run and its resume: they do not change the weights.
+RESUMABLE = ("checkpoint_steps", "keep_last", "num_workers", "eval_batch_size", "max_nan_steps", "resume")
 
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Distil-Whisper's objective and a small optimiser schedule (AdamW, warm-up, linear decay)."""
+    """Distil-Whisper's objective, data mixing, optimiser schedule, checkpoints and validation."""
 
     max_steps: int = 150
-    batch_size: int = 8
+    batch_size: int = 8                 # global: split over the processes
     learning_rate: float = 1e-4
     warmup_steps: int = 10
     weight_decay: float = 0.0
     ce_weight: float = 0.8
     kl_weight: float = 1.0
     temperature: float = 2.0
-    max_label_length: int = 128
+    max_label_length: int = 128         # longer labels are dropped (counted), never truncated
     max_grad_norm: float = 1.0
     seed: int = 0
+    corpus_weights: dict = field(default_factory=dict)  # corpus -> sampling weight; empty: by size
+    timestamp_probability: float = 0.0
+    condition_on_prev_probability: float = 0.0
+    kl_chunk_size: int = 64             # positions per chunk of the teacher's softmax; 0: whole sequence
+    bucket_batches: int = 8             # batches per length-sorted pool
+    num_workers: int = 1                # DataLoader workers decoding audio and extracting features
+    checkpoint_steps: int = 50
+    keep_last: int = 2
+    resume: bool = True
+    eval_steps: int = 50                # 0: no validation, the last step is the output
+    validation_fraction: float = 0.1    # hash hold-out of train ids when the data has no validation split
+    eval_batch_size: int = 16
+    max_new_tokens: int = 128
+    max_nan_steps: int = 10
+    mixed_precision: str = "auto"       # auto: bf16 on a GPU, fp32 on CPU; or no / bf16 / fp16
+    gradient_checkpointing: bool = False
 
 
-def _schedule(step: int, cfg: DistillConfig) -> float:
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    return max(0.0, (cfg.max_steps - step) / max(1, cfg.max_steps - cfg.warmup_steps))
+def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_size: int, language: str,
+           cfg: DistillConfig) -> tuple[Index, LabelTokens]:
+    tokens = LabelTokens.from_tokenizer(processor.tokenizer, vocab_size)
+    index = build_index(src, pseudo_labelled, normalised, processor.tokenizer, tokens, language,
+                        cfg.max_label_length, cfg.validation_fraction)
+    if not index.train:
+        raise PipelineError(f"{src}: no training records after filtering (dropped: {dict(index.dropped) or 'none'}); "
+                            "raise filter.wer_threshold or add data")
+    return index, tokens
 
 
-def _setup(teacher_dir: Path, student_dir: Path, cfg: DistillConfig):
-    import torch
-
-    from components.core.transcribe import load_whisper
-
-    torch.manual_seed(cfg.seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    teacher, _ = load_whisper(teacher_dir)
-    student, processor = load_whisper(student_dir)
-    student.model.encoder.requires_grad_(False)
-    student.train()
-    params = [p for p in student.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: _schedule(step, cfg))
-    return teacher, student, processor, optimiser, scheduler
-
-
-def train_step(batch, cache, teacher, student, optimiser, scheduler, cfg: DistillConfig) -> dict[str, float]:
-    """One optimiser step on one batch of (record, label ids) pairs."""
-    import torch
-
-    records, rows = zip(*batch)
-    hidden = cache.get(list(records))
-    inputs, labels = collate_labels(list(rows), student.config.decoder_start_token_id)
-    inputs, labels = inputs.to(hidden.device), labels.to(hidden.device)
-    with torch.no_grad():
-        teacher_logits = teacher(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
-    student_logits = student(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
-    loss, parts = distillation_loss(student_logits, teacher_logits, labels, cfg.ce_weight, cfg.kl_weight,
-                                    cfg.temperature)
-    optimiser.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(student.parameters(), cfg.max_grad_norm)
-    optimiser.step()
-    scheduler.step()
-    return parts
-
-
-def training_records(src: Path, pseudo_labelled: Path, normalised: Path) -> list[dict]:
-    """The filtered records with their pseudo-labels and audio, joined by id from the three layers."""
-    kept = StageDir(src, "filter")
-    layers = [(StageDir(normalised, "normalise"), None), (StageDir(pseudo_labelled, "pseudo_label"), ["pseudo_label"]),
-              (kept, ["wer"])]
-    records = [r for relpath in kept.shards(["train"]) for r in read_joined(layers, relpath).to_pylist()]
-    return sorted(records, key=lambda r: r["id"])
+def _stream_args(index: Index, tokens: LabelTokens, processor, normalised: Path, cfg: DistillConfig) -> dict:
+    keys = {(e.language, e.task) for e in index.train}
+    prefixes = {(lang, task, timed): prefix_ids(processor.tokenizer, tokens, lang, task, timed)
+                for lang, task in keys for timed in (False, True)}
+    spec = PlanSpec(cfg.batch_size, cfg.seed, dict(cfg.corpus_weights), cfg.timestamp_probability,
+                    cfg.condition_on_prev_probability, cfg.bucket_batches)
+    return {"examples": index.train, "spec": spec, "normalised": normalised,
+            "feature_extractor": processor.feature_extractor, "prefixes": prefixes, "tokens": tokens}
 
 
 def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, normalised: Path, dst: Path,
             cfg: DistillConfig) -> dict:
-    """Train the student from ``student`` on the filtered records of ``src``; save it to ``dst``.
+    """Train the student from ``student`` on the filtered records of ``src``; save the best to ``dst``.
 
     Loss = ce_weight * CE(student, pseudo-label) + kl_weight * KL(teacher || student)
-    at ``temperature`` (Distil-Whisper: 0.8, 1.0, 2.0). The encoder is frozen,
-    so its outputs are computed once per record and reused across epochs.
-    Writes the model, ``train_log.csv`` (loss per step) and ``training.json``.
+    at ``temperature`` (Distil-Whisper's code: 0.8, 1.0, 2.0). Checkpoints live
+    beside ``dst`` and a rerun resumes from the newest; they are removed once
+    the output is written. Writes the model, ``train_log.csv``,
+    ``validation.csv``, ``training.png`` and ``training.json``.
     """
-    records = training_records(src, pseudo_labelled, normalised)
-    if not records:
-        raise PipelineError(f"{src}: no training records; lower the filter threshold or add data")
-    teacher_model, model, processor, optimiser, scheduler = _setup(teacher, student, cfg)
-    examples = [(r, label_ids(processor.tokenizer, r["pseudo_label"], cfg.max_label_length)) for r in records]
-    cache = EncoderCache(model.model.encoder, processor)
-    log, step_seconds = [], []
-    batches = epoch_batches(len(examples), min(cfg.batch_size, len(examples)), cfg.seed)
-    for step in tqdm(range(cfg.max_steps), desc="distill", unit="step", disable=None):
-        start = time.perf_counter()
-        parts = train_step([examples[i] for i in next(batches)], cache, teacher_model, model, optimiser, scheduler, cfg)
-        step_seconds.append(time.perf_counter() - start)
-        log.append({"step": step + 1, **{k: round(v, 5) for k, v in parts.items()}})
-    logger.info("median step %.2f s (first steps include encoder passes)", statistics.median(step_seconds))
-    summary = {"train_records": len(records), "steps": cfg.max_steps,
-               "epochs": round(cfg.max_steps * cfg.batch_size / len(records), 2),
-               "final_loss": log[-1]["loss"], "final_ce": log[-1]["ce"], "final_kl": log[-1]["kl"],
-               "config": asdict(cfg)}
-    _save(dst, model, processor, log, summary, student)
+    acc = make_accelerator(cfg)
+    models = setup_models(teacher, student, cfg, acc)
+    index, tokens = _index(src, pseudo_labelled, normalised, models.processor, models.teacher.config.vocab_size,
+                           getattr(models.teacher.generation_config, "language", None) or "en", cfg)
+    root = ckpt.checkpoint_root(dst)
+    meta = run_identity(cfg, RESUMABLE, [src, pseudo_labelled, normalised], teacher, student, acc.num_processes)
+    trainer = Trainer(cfg, acc, models, _stream_args(index, tokens, models.processor, normalised, cfg),
+                      index.validation, normalised, root, meta)
+    trainer.resume()
+    progress = trainer.run()
+    summary = _summary(index, progress, cfg, root, acc.num_processes)
+    if acc.is_main_process:
+        best = ckpt.best_step(root)
+        if best:
+            trainer.model.load_state_dict(ckpt.load(root, best["step"])["model"], strict=False)
+        _save(dst, trainer.model, models.processor, progress, summary, student)
+        shutil.rmtree(root, ignore_errors=True)
+    acc.wait_for_everyone()
     return summary
 
 
-def _save(dst: Path, student, processor, log: list[dict], summary: dict, student_dir: Path) -> None:
+def _summary(index: Index, progress, cfg: DistillConfig, root: Path, processes: int) -> dict:
+    best = ckpt.best_step(root)
+    last = progress.log[-1] if progress.log else {}
+    return {"train_records": len(index.train), "validation_records": len(index.validation),
+            "dropped": dict(index.dropped), "steps": progress.step, "nan_steps": progress.nan_steps,
+            "processes": processes, "epochs": round(progress.step * cfg.batch_size / len(index.train), 2),
+            "final_loss": last.get("loss"), "final_ce": last.get("ce"), "final_kl": last.get("kl"),
+            "best_step": best["step"] if best else progress.step,
+            "best_validation_wer": best["wer"] if best else None, "config": asdict(cfg)}
+
+
+def _save(dst: Path, student, processor, progress, summary: dict, student_dir: Path) -> None:
     with staged_output(dst) as out:
         if (student_dir / LAYER_MAP_FILE).is_file():
             shutil.copy2(student_dir / LAYER_MAP_FILE, out / LAYER_MAP_FILE)
         save_whisper(student.eval(), processor, out)
-        with (out / TRAIN_LOG).open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(log[0]))
-            writer.writeheader()
-            writer.writerows(log)
+        write_curves(out, progress.log, progress.validation)
         write_json(out / TRAIN_METRICS, summary)

@@ -1,0 +1,137 @@
+"""distill: streaming batches, label rules, it learns, same seed same bytes, bad input is one clear line."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from components.core.errors import PipelineError
+from components.distill.data import PlanSpec, batch_plan, collate_sequences
+from components.distill.labels import LabelTokens, prefix_ids, sequence, shift, text_ids
+from components.distill.records import Example, held_out
+from components.distill.stage import DistillConfig, distill
+from components.student.stage import StudentConfig, init_student
+from tests._distill_data import training_layers
+
+FAST = dict(num_workers=0, eval_steps=0, checkpoint_steps=0)
+
+
+def _example(i: int, corpus: str, length: int) -> Example:
+    return Example(f"{corpus}/{i:04d}", corpus, "", "", "train/x.parquet", i, "en", "transcribe",
+                   tuple(range(length)), None)
+
+
+def _run(layers: dict, teacher: Path, student: Path, dst: Path, **settings):
+    return distill(layers["src"], teacher, student, layers["pseudo_labelled"], layers["normalised"], dst,
+                   DistillConfig(**{**FAST, **settings}))
+
+
+def test_english_only_labels_are_start_notimestamps_text_end(teacher_dir: Path) -> None:
+    from transformers import WhisperProcessor
+
+    tokenizer = WhisperProcessor.from_pretrained(teacher_dir).tokenizer
+    tokens = LabelTokens.from_tokenizer(tokenizer, 51_864)
+    prefix = prefix_ids(tokenizer, tokens, "en", "transcribe", timestamps=False)
+    assert prefix == [50257, 50362] and prefix_ids(tokenizer, tokens, "en", "transcribe", True) == [50257]
+    seq, masked = sequence(prefix, text_ids(tokenizer, "Good morning."), tokens.end)
+    inputs, labels = shift(seq, masked)
+    assert inputs[0] == 50257 and labels[0] == 50362 and labels[-1] == 50256 and masked == 0
+    assert tokenizer.decode(labels[1:-1]) == " Good morning."
+    assert text_ids(tokenizer, "<|0.00|> Hi.<|1.84|>")[0] == tokenizer.convert_tokens_to_ids("<|0.00|>")
+
+
+def test_a_previous_text_prompt_is_masked_from_the_loss_including_the_start_token() -> None:
+    seq, masked = sequence([1, 2], [10, 11], end=9, prompt=[7, 8], start_of_prev=5)
+    assert seq == [5, 7, 8, 1, 2, 10, 11, 9] and masked == 3
+    inputs, labels = shift(seq, masked)
+    assert inputs == [5, 7, 8, 1, 2, 10, 11] and labels == [-100, -100, -100, 2, 10, 11, 9]
+    padded_inputs, padded_labels = collate_sequences([(seq, masked), ([1, 2, 9], 0)], pad=9)
+    assert padded_inputs[1].tolist() == [1, 2, 9, 9, 9, 9, 9] and padded_labels[1, 2:].eq(-100).all()
+
+
+def test_batch_plan_is_seeded_mixes_corpora_by_weight_and_buckets_lengths() -> None:
+    examples = [_example(i, "a", 5 + i % 40) for i in range(200)] + [_example(i, "b", 5) for i in range(200)]
+    spec = PlanSpec(batch_size=8, seed=3, corpus_weights={"a": 3.0, "b": 1.0})
+    first = [next(gen) for gen in [batch_plan(examples, spec)] for _ in range(50)]
+    again = [next(gen) for gen in [batch_plan(examples, spec)] for _ in range(50)]
+    assert first == again
+    share_a = sum(examples[i.index].corpus == "a" for batch in first for i in batch) / 400
+    assert 0.65 < share_a < 0.85
+    spread = [max(len(examples[i.index].plain) for i in b) - min(len(examples[i.index].plain) for i in b) for b in first]
+    assert sum(spread) / len(spread) < 10  # unsorted batches of lengths 5..44 would spread ~30
+    only_b = batch_plan(examples, PlanSpec(batch_size=8, seed=3, corpus_weights={"b": 1.0}))
+    assert all(examples[i.index].corpus == "b" for _ in range(5) for i in next(only_b))
+
+
+def test_hold_out_is_a_deterministic_hash_of_the_id() -> None:
+    ids = [f"c/{i}" for i in range(2000)]
+    chosen = [i for i in ids if held_out(i, 0.1)]
+    assert chosen == [i for i in ids if held_out(i, 0.1)] and 150 < len(chosen) < 250
+
+
+def test_distillation_lowers_the_loss_and_validates(teacher_dir: Path, spoken_train: list, tmp_path: Path) -> None:
+    init_student(teacher_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    layers = training_layers(tmp_path, spoken_train)
+    summary = _run(layers, teacher_dir, tmp_path / "init", tmp_path / "student", max_steps=12, batch_size=3,
+                   learning_rate=3e-4, warmup_steps=2, eval_steps=6, validation_fraction=0.2, eval_batch_size=4)
+    with (tmp_path / "student" / "train_log.csv").open() as handle:
+        log = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    assert len(log) == 12 and summary["train_records"] + summary["validation_records"] == 6
+    assert summary["validation_records"] >= 1 and summary["best_step"] in (6, 12)
+    assert sum(r["loss"] for r in log[-2:]) < 0.5 * sum(r["loss"] for r in log[:2]), log
+    assert (tmp_path / "student" / "validation.csv").read_text().count("\n") == 3
+    assert (tmp_path / "student" / "training.png").stat().st_size > 1000
+    assert not (tmp_path / ".student.checkpoints").exists()  # removed once the output is written
+
+
+def test_same_inputs_and_seed_give_byte_identical_weights(tiny_whisper_dir: Path, spoken_train: list,
+                                                          tmp_path: Path) -> None:
+    init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    layers = training_layers(tmp_path, spoken_train)
+    for run in ("a", "b"):
+        _run(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / run, max_steps=3, batch_size=3,
+             learning_rate=1e-3, warmup_steps=1, num_workers=1 if run == "b" else 0)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_labels_longer_than_the_limit_are_dropped_and_counted(tiny_whisper_dir: Path, spoken_train: list,
+                                                              tmp_path: Path) -> None:
+    init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    long_label = {spoken_train[0]["id"]: {"pseudo_label": "word " * 60}}
+    layers = training_layers(tmp_path, spoken_train, long_label)
+    summary = _run(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "out", max_steps=1, batch_size=2,
+                   max_label_length=40, validation_fraction=0.0)
+    assert summary["dropped"] == {"label_too_long": 1} and summary["train_records"] == 5
+
+
+def test_no_training_records_is_one_line_naming_the_filter_threshold(tiny_whisper_dir: Path, spoken_train: list,
+                                                                     tmp_path: Path) -> None:
+    layers = training_layers(tmp_path, spoken_train[:1])
+    with pytest.raises(PipelineError, match="filter.wer_threshold") as err:
+        _run(layers, tiny_whisper_dir, tiny_whisper_dir, tmp_path / "out", validation_fraction=1.0)
+    assert "\n" not in str(err.value)
+
+
+def test_non_finite_losses_are_skipped_then_stop_with_a_clear_error(tiny_whisper_dir: Path, spoken_train: list,
+                                                                    tmp_path: Path, monkeypatch) -> None:
+    import components.distill.train as train
+
+    real = train.distillation_loss
+
+    def nan_loss(*args, **kwargs):
+        loss, parts = real(*args, **kwargs)
+        return loss * float("nan"), parts
+
+    monkeypatch.setattr(train, "distillation_loss", nan_loss)
+    init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    layers = training_layers(tmp_path, spoken_train)
+    with pytest.raises(PipelineError, match="max_nan_steps=2"):
+        _run(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "out", max_steps=5, batch_size=2,
+             max_nan_steps=2, checkpoint_steps=1)
+    assert not (tmp_path / "out").exists()
+    meta = json.loads(next((tmp_path / ".out.checkpoints").glob("step-*/meta.json")).read_text())
+    assert meta["distill.max_steps"] == 5
