@@ -76,6 +76,22 @@ def test_packing_fills_windows_per_speaker_without_exceeding_the_limit() -> None
     assert all(sum(r["duration"] for r in w) + GAP_S * (len(w) - 1) <= 30.0 for w in windows)
 
 
+def test_windows_never_join_corpora_or_records_without_a_speaker() -> None:
+    def record(i: int, corpus: str, speaker: str | None) -> dict:
+        return {"id": f"{corpus}/{i}", "corpus": corpus, "split": "train", "duration": 4.0, "speaker": speaker,
+                "text": str(i)}
+    records = [record(0, "tedlium", "a"), record(1, "tedlium", "a"), record(2, "ami", "a"), record(3, "ami", "a"),
+               record(4, "ami", None), record(5, "ami", None), record(6, "ami", ""), record(7, "ami", "a")]
+    assert [[r["id"] for r in w] for w in plan_windows(records, 30.0)] == [
+        ["tedlium/0", "tedlium/1"], ["ami/2", "ami/3"], ["ami/4"], ["ami/5"], ["ami/6"], ["ami/7"]]
+
+
+def test_packing_is_on_by_default_for_train_and_never_for_test() -> None:
+    assert NormaliseConfig().pack_windows and NormaliseConfig().pack_splits == ("train",)
+    with pytest.raises(ValueError, match="never packed"):
+        NormaliseConfig(pack_splits=("train", "test"))
+
+
 def test_packed_window_joins_audio_and_text(tmp_path: Path) -> None:
     from components.core.audio import encode_flac
 

@@ -18,11 +18,15 @@ GAP_S = 0.2  # silence between packed utterances
 
 
 def _group_key(record: dict[str, Any]) -> tuple[str, str, str]:
-    return record["corpus"], record["split"], record.get("speaker") or ""
+    """Records pack with neighbours of the same corpus, split and speaker; one with no speaker packs alone."""
+    return record["corpus"], record["split"], record.get("speaker") or f"\0{record['id']}"
 
 
 def iter_windows(records: Iterable[dict[str, Any]], max_window_s: float) -> Iterator[list[dict[str, Any]]]:
     """Windows <= max_window_s of consecutive records of one corpus, split and speaker, as they stream in.
+
+    A record whose speaker is unknown is a window of its own: it may not be
+    the same voice as its neighbours.
 
     Only the window being filled is held, so memory does not grow with the shard.
     """
