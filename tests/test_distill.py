@@ -77,7 +77,8 @@ def test_distillation_lowers_the_loss_and_validates(teacher_dir: Path, spoken_tr
     init_student(teacher_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
     layers = training_layers(tmp_path, spoken_train)
     summary = _run(layers, teacher_dir, tmp_path / "init", tmp_path / "student", max_steps=12, batch_size=3,
-                   learning_rate=3e-4, warmup_steps=2, eval_steps=6, validation_fraction=0.2, eval_batch_size=4)
+                   learning_rate=3e-4, warmup_steps=2, eval_steps=6, validation_fraction=0.2, eval_batch_size=4,
+                   encoder_cache_mb=64)
     with (tmp_path / "student" / "train_log.csv").open() as handle:
         log = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     assert len(log) == 12 and summary["train_records"] + summary["validation_records"] == 6
@@ -135,3 +136,47 @@ def test_non_finite_losses_are_skipped_then_stop_with_a_clear_error(tiny_whisper
     assert not (tmp_path / "out").exists()
     meta = json.loads(next((tmp_path / ".out.checkpoints").glob("step-*/meta.json")).read_text())
     assert meta["distill.max_steps"] == 5
+
+
+def test_multilingual_labels_carry_language_and_task_from_the_pseudo_labels(multilingual_whisper_dir: Path,
+                                                                           spoken_train: list, tmp_path: Path) -> None:
+    from transformers import WhisperProcessor
+
+    from components.distill.data import BatchStream
+    from components.distill.records import build_index
+
+    processor = WhisperProcessor.from_pretrained(multilingual_whisper_dir)
+    ids = processor.tokenizer.convert_tokens_to_ids
+    tokens = LabelTokens.from_tokenizer(processor.tokenizer, 51_865)
+    labelled = {r["id"]: {"language": "en", "task": "transcribe"} for r in spoken_train[:3]}
+    labelled.update({r["id"]: {"language": "fr", "task": "translate"} for r in spoken_train[3:]})
+    layers = training_layers(tmp_path, spoken_train, labelled)
+    index = build_index(layers["src"], layers["pseudo_labelled"], layers["normalised"], processor.tokenizer, tokens,
+                        "en", 128, 0.0)
+    prefixes = {(lang, task, False): prefix_ids(processor.tokenizer, tokens, lang, task, False)
+                for lang, task in (("en", "transcribe"), ("fr", "translate"))}
+    stream = BatchStream(index.train, PlanSpec(6, 0, {}), 0, layers["normalised"], processor.feature_extractor,
+                         prefixes, tokens)
+    plan = batch_plan(index.train, stream.spec)
+    rows = {tuple(seq[:4]) for _ in range(8) for seq, _ in stream.token_rows(next(plan))}
+    en = (ids("<|startoftranscript|>"), ids("<|en|>"), ids("<|transcribe|>"), ids("<|notimestamps|>"))
+    assert en == (50258, 50259, 50359, 50363)
+    assert rows == {en, (50258, ids("<|fr|>"), ids("<|translate|>"), 50363)}
+
+
+def test_the_student_keeps_only_alignment_heads_of_layers_it_has(multilingual_whisper_dir: Path,
+                                                                 spoken_train: list, tmp_path: Path) -> None:
+    from transformers import WhisperForConditionalGeneration
+
+    teacher = WhisperForConditionalGeneration.from_pretrained(multilingual_whisper_dir)
+    teacher.generation_config.alignment_heads = [[0, 1], [1, 0], [3, 1], [2, 0]]
+    teacher.save_pretrained(tmp_path / "teacher")
+    for path in multilingual_whisper_dir.iterdir():  # the processor's files
+        if not (tmp_path / "teacher" / path.name).exists():
+            (tmp_path / "teacher" / path.name).write_bytes(path.read_bytes())
+    init_student(tmp_path / "teacher", tmp_path / "init", StudentConfig(decoder_layers=2))
+    layers = training_layers(tmp_path, spoken_train, {r["id"]: {"language": "en"} for r in spoken_train})
+    _run(layers, tmp_path / "teacher", tmp_path / "init", tmp_path / "student", max_steps=1, batch_size=2)
+    generation = json.loads((tmp_path / "student" / "generation_config.json").read_text())
+    assert generation["alignment_heads"] == [[0, 1], [1, 1]]
+    assert generation["language"] == "en" and generation["task"] == "transcribe"

@@ -144,16 +144,18 @@ class BatchStream(torch.utils.data.IterableDataset):
     """Planned batches from step ``start`` on, as tensors: log-mel features, decoder inputs, labels.
 
     ``prefixes`` maps (language, task, timestamped) to the task prefix ids;
-    ``tokens`` gives the end and start-of-prev ids.
+    ``tokens`` gives the end and start-of-prev ids; ``cache`` is an optional
+    ``EncoderCache`` (items found there need no audio decoding).
     """
 
     def __init__(self, examples: list[Example], spec: PlanSpec, start: int, normalised: Path, feature_extractor,
-                 prefixes: dict, tokens, rank: int = 0, world: int = 1) -> None:
+                 prefixes: dict, tokens, rank: int = 0, world: int = 1, cache=None) -> None:
         super().__init__()
         if spec.batch_size % world:
             raise PipelineError(f"distill.batch_size={spec.batch_size} must divide by the {world} processes")
         self.examples, self.spec, self.start, self.rank, self.world = examples, spec, start, rank, world
         self.normalised, self.features, self.prefixes, self.tokens = Path(normalised), feature_extractor, prefixes, tokens
+        self.cache = cache
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = torch.utils.data.get_worker_info()
@@ -177,8 +179,12 @@ class BatchStream(torch.utils.data.IterableDataset):
         return rows
 
     def load(self, items: list[Item], reader: AudioReader) -> dict[str, Any]:
-        """One batch: features of the items' audio and their padded decoder inputs and labels."""
-        audio = [reader.samples(self.examples[i.index].shard, self.examples[i.index].row) for i in items]
-        features = self.features(audio, sampling_rate=16_000, return_tensors="pt").input_features
+        """One batch: cached encoder outputs where the cache has them, features of the other items' audio,
+        and the padded decoder inputs and labels."""
+        examples = [self.examples[i.index] for i in items]
+        cached = [self.cache.get(ex.id) if self.cache else None for ex in examples]
+        audio = [reader.samples(ex.shard, ex.row) for ex, hit in zip(examples, cached) if hit is None]
+        features = self.features(audio, sampling_rate=16_000, return_tensors="pt").input_features if audio else None
         inputs, labels = collate_sequences(self.token_rows(items), self.tokens.end)
-        return {"features": features, "inputs": inputs, "labels": labels}
+        return {"ids": [ex.id for ex in examples], "cached": cached, "features": features, "inputs": inputs,
+                "labels": labels}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from components.core.outputs import staged_output, write_json
 from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill import checkpoint as ckpt
 from components.distill.curves import write_curves
-from components.distill.labels import LabelTokens, prefix_ids
+from components.distill.encoder_cache import EncoderCache
+from components.distill.labels import MULTILINGUAL_VOCAB, LabelTokens, prefix_ids
 from components.distill.records import Index, build_index
 from components.distill.setup import make_accelerator, run_identity, setup_models
 from components.distill.data import PlanSpec
@@ -60,6 +62,7 @@ class DistillConfig:
     max_nan_steps: int = 10
     mixed_precision: str = "auto"       # auto: bf16 on a GPU, fp32 on CPU; or no / bf16 / fp16
     gradient_checkpointing: bool = False
+    encoder_cache_mb: int = 0           # on-disk fp16 encoder-output cache bound per process; 0: off
 
 
 def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_size: int, language: str,
@@ -73,14 +76,15 @@ def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_
     return index, tokens
 
 
-def _stream_args(index: Index, tokens: LabelTokens, processor, normalised: Path, cfg: DistillConfig) -> dict:
+def _stream_args(index: Index, tokens: LabelTokens, processor, normalised: Path, cfg: DistillConfig,
+                 cache: EncoderCache | None) -> dict:
     keys = {(e.language, e.task) for e in index.train}
     prefixes = {(lang, task, timed): prefix_ids(processor.tokenizer, tokens, lang, task, timed)
                 for lang, task in keys for timed in (False, True)}
     spec = PlanSpec(cfg.batch_size, cfg.seed, dict(cfg.corpus_weights), cfg.timestamp_probability,
                     cfg.condition_on_prev_probability, cfg.bucket_batches)
     return {"examples": index.train, "spec": spec, "normalised": normalised,
-            "feature_extractor": processor.feature_extractor, "prefixes": prefixes, "tokens": tokens}
+            "feature_extractor": processor.feature_extractor, "prefixes": prefixes, "tokens": tokens, "cache": cache}
 
 
 def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, normalised: Path, dst: Path,
@@ -99,7 +103,8 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
                            getattr(models.teacher.generation_config, "language", None) or "en", cfg)
     root = ckpt.checkpoint_root(dst)
     meta = run_identity(cfg, RESUMABLE, [src, pseudo_labelled, normalised], teacher, student, acc.num_processes)
-    trainer = Trainer(cfg, acc, models, _stream_args(index, tokens, models.processor, normalised, cfg),
+    cache = EncoderCache(root / "encoder-cache", cfg.encoder_cache_mb * 2**20) if cfg.encoder_cache_mb else None
+    trainer = Trainer(cfg, acc, models, _stream_args(index, tokens, models.processor, normalised, cfg, cache),
                       index.validation, normalised, root, meta)
     trainer.resume()
     progress = trainer.run()
@@ -108,6 +113,7 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
         best = ckpt.best_step(root)
         if best:
             trainer.model.load_state_dict(ckpt.load(root, best["step"])["model"], strict=False)
+        _generation_defaults(trainer.model, index)
         _save(dst, trainer.model, models.processor, progress, summary, student)
         shutil.rmtree(root, ignore_errors=True)
     acc.wait_for_everyone()
@@ -123,6 +129,13 @@ def _summary(index: Index, progress, cfg: DistillConfig, root: Path, processes: 
             "final_loss": last.get("loss"), "final_ce": last.get("ce"), "final_kl": last.get("kl"),
             "best_step": best["step"] if best else progress.step,
             "best_validation_wer": best["wer"] if best else None, "config": asdict(cfg)}
+
+
+def _generation_defaults(model, index: Index) -> None:
+    """A multilingual student generates in its training data's most common language and task by default."""
+    if model.config.vocab_size >= MULTILINGUAL_VOCAB:
+        pairs = Counter((e.language, e.task) for e in index.train).most_common(1)[0][0]
+        model.generation_config.language, model.generation_config.task = pairs
 
 
 def _save(dst: Path, student, processor, progress, summary: dict, student_dir: Path) -> None:

@@ -81,12 +81,26 @@ class Trainer:
                                            generator=torch.Generator().manual_seed(spec.seed),
                                            persistent_workers=False)
 
+    def encode(self, batch: dict) -> torch.Tensor:
+        """The frozen encoder's outputs for the batch: from the cache, else one pass (then cached)."""
+        cache = self.stream_args.get("cache")
+        fresh: list[torch.Tensor] = []
+        if batch["features"] is not None:
+            with torch.no_grad(), self.acc.autocast():
+                out = self.model.model.encoder(batch["features"].to(self.acc.device)).last_hidden_state
+            fresh = list(out.half() if cache else out)
+            missing = [i for i, hit in zip(batch["ids"], batch["cached"]) if hit is None]
+            for record_id, hidden in zip(missing, fresh if cache else []):
+                cache.put(record_id, hidden)
+        rows = iter(fresh)
+        hidden = [hit.to(self.acc.device) if hit is not None else next(rows) for hit in batch["cached"]]
+        return torch.stack(hidden).float()
+
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
         """Loss of one batch: one encoder pass, shared by the student and the teacher's decoder."""
-        device = self.acc.device
-        features, inputs, labels = (batch[k].to(device) for k in ("features", "inputs", "labels"))
+        inputs, labels = batch["inputs"].to(self.acc.device), batch["labels"].to(self.acc.device)
+        hidden = self.encode(batch)
         with torch.no_grad(), self.acc.autocast():
-            hidden = self.model.model.encoder(features).last_hidden_state
             teacher_hidden = self.m.teacher.model.decoder(input_ids=inputs, encoder_hidden_states=hidden).last_hidden_state
         with self.acc.autocast():
             logits = self.m.student(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
@@ -94,9 +108,20 @@ class Trainer:
         return distillation_loss(logits, teacher_logits, labels, self.cfg.ce_weight, self.cfg.kl_weight,
                                  self.cfg.temperature, self.cfg.kl_chunk_size or None)
 
+    def token_weighted(self, loss: torch.Tensor, parts: dict, labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Scale this process's per-token mean so DDP's average of gradients is the global per-token mean.
+
+        With N processes holding n_i of n label tokens, process i's loss is
+        weighted by N * n_i / n: the same objective as one process on the global batch.
+        """
+        local = (labels != -100).sum().to(self.acc.device).float()
+        scale = local * self.acc.num_processes / self.acc.reduce(local.clone(), "sum").clamp(min=1)
+        return loss * scale, {k: v * scale for k, v in parts.items()}
+
     def step(self, batch: dict) -> dict | None:
         """One optimiser step; None (nothing changed) when any process's loss is not finite."""
         loss, parts = self.forward(batch)
+        loss, parts = self.token_weighted(loss, parts, batch["labels"])
         bad = self.acc.reduce(torch.tensor(float(not torch.isfinite(loss)), device=self.acc.device), "max")
         if bad.item() > 0:
             return None

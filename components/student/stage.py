@@ -54,7 +54,16 @@ def build_student(teacher, decoder_layers: int):
         renamed[name] = tensor
     student.load_state_dict(renamed, strict=True)
     student.generation_config = copy.deepcopy(teacher.generation_config)
+    student.generation_config.alignment_heads = student_alignment_heads(
+        getattr(teacher.generation_config, "alignment_heads", None), layers)
     return student, layers
+
+
+def student_alignment_heads(heads: list | None, layers: list[int]) -> list | None:
+    """The teacher's cross-attention alignment heads renumbered for the student; heads of dropped layers go."""
+    if heads is None:
+        return None
+    return [[layers.index(layer), head] for layer, head in heads if layer in layers]
 
 
 def init_student(teacher: Path, dst: Path, cfg: StudentConfig) -> dict:
