@@ -1,4 +1,4 @@
-"""distill under ``accelerate launch --num_processes 2`` (CPU, gloo) follows one process's loss curve."""
+"""distill under ``accelerate launch --multi_gpu --num_processes 2`` on CPU (gloo) follows one process's loss curve."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_two_processes_match_one_process_at_the_same_global_batch(tiny_whisper_d
     layers = training_layers(tmp_path, spoken_train)
     single = distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "one", *SETTINGS)
     subprocess.run(single, check=True, capture_output=True)
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_cpu_threads_per_process", "1", "--main_process_port", str(_free_port()), "-m", "components.cli"]
     double = launch + distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "two", *SETTINGS)[3:]
     run = subprocess.run(double, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -12,16 +12,23 @@ PRECISIONS = ("auto", "no", "bf16", "fp16")
 
 
 def make_accelerator(cfg):
-    """One ``Accelerator`` for 1..N processes; ``auto`` precision is bf16 on a GPU, fp32 on CPU."""
+    """One ``Accelerator`` for 1..N processes; ``auto`` precision is bf16 on a GPU, fp32 on CPU.
+
+    Launch N processes with ``accelerate launch --multi_gpu --num_processes N -m components.cli distill``
+    (or ``torchrun``); without a GPU the processes train on CPU over gloo.
+    """
     import torch
     from accelerate import Accelerator
 
     if cfg.mixed_precision not in PRECISIONS:
         raise PipelineError(f"distill.mixed_precision={cfg.mixed_precision!r}; use one of {', '.join(PRECISIONS)}")
+    from accelerate.utils import is_torch_xla_available
+
     precision = cfg.mixed_precision
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"
-    return Accelerator(mixed_precision=precision)
+    cpu_only = not torch.cuda.is_available() and not is_torch_xla_available()
+    return Accelerator(mixed_precision=precision, cpu=cpu_only)  # cpu: N processes on CPU use gloo
 
 
 def _schedule(step: int, cfg) -> float:
