@@ -127,7 +127,7 @@ def _timed(step, batches, steps: int, batch_size: int) -> float:
 
 def ours(shape: str, data, args) -> float:
     """Samples/s of ``Trainer.step`` (the stage's own step)."""
-    from components.distill.setup import make_accelerator
+    from components.distill.setup import make_accelerator, make_optimiser
     from components.distill.stage import DistillConfig
     from components.distill.train import Models, Trainer
 
@@ -140,8 +140,7 @@ def ours(shape: str, data, args) -> float:
     if cfg.gradient_checkpointing:
         student.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     student.train()
-    optimiser = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-4)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 1.0)
+    optimiser, scheduler = make_optimiser(student, cfg, acc.device)
     student, optimiser = acc.prepare(student, optimiser)
     trainer = Trainer(cfg, acc, Models(teacher, student, None, optimiser, scheduler), {}, [], Path("."), Path("."), {})
     return _timed(trainer.step, our_batches(data, args.batch_size), args.steps, args.batch_size)
@@ -157,7 +156,7 @@ def reference(shape: str, data, args) -> float:
     teacher.to(acc.device).requires_grad_(False)
     student.to(acc.device).model.encoder.requires_grad_(False)
     student.train()
-    optimiser = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-4)
+    optimiser = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-4)  # its default
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 1.0)
     step = lambda batch: reference_step(student, teacher, optimiser, scheduler, batch, acc.device, acc.autocast)  # noqa: E731
     return _timed(step, reference_batches(data, args.batch_size), args.steps, args.batch_size)

@@ -180,3 +180,18 @@ def test_the_student_keeps_only_alignment_heads_of_layers_it_has(multilingual_wh
     generation = json.loads((tmp_path / "student" / "generation_config.json").read_text())
     assert generation["alignment_heads"] == [[0, 1], [1, 1]]
     assert generation["language"] == "en" and generation["task"] == "transcribe"
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "params.production.yaml"])
+def test_every_section_of_the_params_presets_loads_into_its_stage_config(path: str) -> None:
+    from components.core.config import read_params
+    from components.core.invoke import stage_config
+    from components.core.registry import REGISTRY
+
+    params = read_params(Path(__file__).parents[1] / path)
+    assert set(params) == set(REGISTRY)
+    configs = {name: stage_config(name, params) for name in REGISTRY}
+    if path == "params.production.yaml":
+        d = configs["distill"]
+        assert (d.batch_size, d.max_steps, d.warmup_steps, d.learning_rate, d.eval_steps) == (256, 80_000, 500, 1e-4, 5000)
+        assert configs["import_teacher"].source == "openai/whisper-large-v3"

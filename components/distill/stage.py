@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,6 +110,8 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
     trainer.resume()
     progress = trainer.run()
     summary = _summary(index, progress, cfg, root, acc.num_processes)
+    if trainer.step_seconds:
+        summary["median_step_seconds"] = round(statistics.median(trainer.step_seconds), 3)
     if acc.is_main_process:
         best = ckpt.best_step(root)
         if best:

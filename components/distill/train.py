@@ -8,6 +8,7 @@ encoder weights), so there is one encoder pass per batch.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class Trainer:
         self.cfg, self.acc, self.m, self.stream_args = cfg, acc, models, stream_args
         self.validation, self.normalised, self.root, self.meta = validation, normalised, root, meta
         self.progress = Progress()
+        self.step_seconds: list[float] = []  # wall time per step, data loading included (not checkpointed)
 
     @property
     def model(self):
@@ -173,9 +175,12 @@ class Trainer:
         """Train from the current step to ``max_steps``."""
         if self.progress.step >= self.cfg.max_steps:
             return self.progress
+        started = time.perf_counter()
         for batch in self.loader():
             parts = self.step(batch)
             self.progress.step += 1
+            self.step_seconds.append(time.perf_counter() - started)
+            started = time.perf_counter()
             if parts is None:
                 self.progress.nan_steps += 1
                 logger.warning("step %d: loss is not finite; step skipped (%d so far)", self.progress.step,
@@ -186,6 +191,9 @@ class Trainer:
                                         f"is kept in {self.root}; lower distill.learning_rate or check the data")
             else:
                 self.progress.log.append({"step": self.progress.step, **parts})
+            if self.progress.step % 10 == 0:
+                logger.info("step %d/%d: %s, %.2f s/step", self.progress.step, self.cfg.max_steps,
+                            self.progress.log[-1] if self.progress.log else "-", self.step_seconds[-1])
             self.after_step()
             if self.progress.step >= self.cfg.max_steps:
                 break
