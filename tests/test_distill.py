@@ -78,7 +78,7 @@ def test_distillation_lowers_the_loss_and_validates(teacher_dir: Path, spoken_tr
     layers = training_layers(tmp_path, spoken_train)
     summary = _run(layers, teacher_dir, tmp_path / "init", tmp_path / "student", max_steps=12, batch_size=3,
                    learning_rate=3e-4, warmup_steps=2, eval_steps=6, validation_fraction=0.2, eval_batch_size=4,
-                   encoder_cache_mb=64)
+                   encoder_cache_mb=64, max_new_tokens=24)
     with (tmp_path / "student" / "train_log.csv").open() as handle:
         log = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     assert len(log) == 12 and summary["train_records"] + summary["validation_records"] == 6
@@ -195,3 +195,30 @@ def test_every_section_of_the_params_presets_loads_into_its_stage_config(path: s
         d = configs["distill"]
         assert (d.batch_size, d.max_steps, d.warmup_steps, d.learning_rate, d.eval_steps) == (256, 80_000, 500, 1e-4, 5000)
         assert configs["import_teacher"].source == "openai/whisper-large-v3"
+
+
+def test_timestamped_labels_and_previous_text_prompts_follow_their_probabilities(teacher_dir: Path,
+                                                                               spoken_train: list,
+                                                                               tmp_path: Path) -> None:
+    from transformers import WhisperProcessor
+
+    from components.distill.data import BatchStream
+    from components.distill.records import build_index
+
+    processor = WhisperProcessor.from_pretrained(teacher_dir)
+    ids = processor.tokenizer.convert_tokens_to_ids
+    tokens = LabelTokens.from_tokenizer(processor.tokenizer, 51_864)
+    timed = {r["id"]: {"timestamped_label": f"<|0.00|> {r['text']}<|1.00|>"} for r in spoken_train}
+    layers = training_layers(tmp_path, spoken_train, timed)
+    index = build_index(layers["src"], layers["pseudo_labelled"], layers["normalised"], processor.tokenizer, tokens,
+                        "en", 128, 0.0)
+    prefixes = {("en", "transcribe", t): prefix_ids(processor.tokenizer, tokens, "en", "transcribe", t)
+                for t in (False, True)}
+    spec = PlanSpec(6, 0, {}, timestamp_probability=1.0, condition_on_prev_probability=1.0)
+    stream = BatchStream(index.train, spec, 0, layers["normalised"], processor.feature_extractor, prefixes, tokens)
+    rows = stream.token_rows(next(batch_plan(index.train, spec)))
+    prompted = [(seq, masked) for seq, masked in rows if seq[0] == ids("<|startofprev|>")]
+    assert prompted and all(seq[masked] == ids("<|startoftranscript|>") for seq, masked in prompted)
+    assert all(ids("<|notimestamps|>") not in seq and ids("<|0.00|>") in seq for seq, _ in rows)
+    first_of_speaker = {e.id for e in index.train if e.previous is None}
+    assert len(first_of_speaker) == 3  # three voices, two sentences each: the first of each has no previous text

@@ -76,7 +76,8 @@ def make_example(record: dict, relpath: str, tokenizer, tokens: LabelTokens, def
     language = record.get("language") or default_language
     task = record.get("task") or "transcribe"
     plain = text_ids(tokenizer, record["pseudo_label"])
-    if len(prefix_ids(tokenizer, tokens, language, task, False)) + len(plain) + 1 > max_label_length + 1:
+    # label positions: the prefix after <|startoftranscript|>, the text, <|endoftext|>
+    if len(prefix_ids(tokenizer, tokens, language, task, False)) + len(plain) > max_label_length:
         return None, "label_too_long"
     timed = text_ids(tokenizer, record["timestamped_label"]) if record.get("timestamped_label") else None
     if timed is not None and len(prefix_ids(tokenizer, tokens, language, task, True)) + len(timed) > max_label_length:

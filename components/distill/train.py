@@ -163,10 +163,11 @@ class Trainer:
         self.acc.wait_for_everyone()
 
     def update_best(self) -> None:
-        """Record this step as best when its validation WER is the lowest so far."""
+        """Record this step as best when its validation WER is the lowest so far (a tie goes to the later step,
+        trained longer)."""
         latest = self.progress.validation[-1] if self.progress.validation else None
         best = ckpt.best_step(self.root)
-        if latest and latest["step"] == self.progress.step and (best is None or latest["wer"] < best["wer"]):
+        if latest and latest["step"] == self.progress.step and (best is None or latest["wer"] <= best["wer"]):
             from components.core.outputs import write_json
 
             write_json(self.root / ckpt.BEST_FILE, latest)
