@@ -41,9 +41,13 @@ def table_bytes(table: pa.Table) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to a temporary name beside ``path``, then rename: readers never see half a file."""
+    """Write bytes to a temporary name beside ``path``, then rename: readers never see half a file.
+
+    The temporary name carries the process id, so processes writing the same
+    file at once (the ranks of a distributed run) each rename a whole one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
         handle.write(data)
         handle.flush()
