@@ -147,11 +147,14 @@ def cpu_benchmark(args: argparse.Namespace) -> None:
 
 
 def fast_path_benchmark(args: argparse.Namespace) -> None:
-    """Our stage on the same utterances with each fast path on and off, in alternation."""
+    """Our stage on the same utterances (or packed windows) with each fast path on and off, in alternation."""
     records = read_records(args.normalised, splits=["train"])[:args.limit or None]
     speech = sum(r["duration"] for r in records)
     work = Path(tempfile.mkdtemp(prefix="pl-fast-"))
-    write_records(work / "utterances", records, stage="normalise")
+    if args.packed:
+        packed_layer(records, work / "utterances")
+    else:
+        write_records(work / "utterances", records, stage="normalise")
     settings = {"sorted + prefetch 2": dict(sort_by_length=True, prefetch=2),
                 "unsorted + prefetch 2": dict(sort_by_length=False, prefetch=2),
                 "sorted, no prefetch": dict(sort_by_length=True, prefetch=0),
@@ -240,6 +243,7 @@ def main() -> None:
     parser.add_argument("--pipeline-limit", type=int, default=32,
                         help="utterances for the transformers pipeline, the slowest peer (its RTFx is on these)")
     parser.add_argument("--fast-paths", action="store_true", help="our stage with sorting/prefetch on and off")
+    parser.add_argument("--packed", action="store_true", help="with --fast-paths: on packed windows")
     parser.add_argument("--repeats", type=int, default=2, help="with --fast-paths: runs of each setting")
     parser.add_argument("--gpu", action="store_true", help="large-v3-shaped random model in bf16 on the GPU")
     parser.add_argument("--smoke", action="store_true", help="with --gpu: a tiny shape on the CPU (code path only)")

@@ -93,9 +93,10 @@ class PseudoLabelStep:
 
     def units(self) -> list[WorkUnit]:
         teacher = hash_tree(self.teacher)
-        check_whisper_dir(self.teacher)
-        return [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), teacher), p, shard_group(p))
-                for p in self.src.shards(self.config.splits)]
+        units = [WorkUnit(p.removesuffix(".parquet"), (self.src.content_hash(p), teacher), p, shard_group(p))
+                 for p in self.src.shards(self.config.splits)]
+        check_whisper_dir(self.teacher)  # after the input's own checks: a partial input is named first
+        return units
 
     def _load(self) -> tuple[Labeller, Any]:
         if self._teacher is None:
