@@ -103,21 +103,30 @@ print("DAG_TEST_RESULT", json.dumps({"state": str(run.state), "seconds": round(t
 def dag_test(home: Path, root: Path, params: Path, conf: dict | None = None, mark_success: str = "",
              **extra: str) -> tuple[dict[str, Any], str]:
     """``dag.test()`` of the DAG in a subprocess; returns its result and its log."""
-    out = subprocess.run([sys.executable, "-c", DAG_TEST, str(ROOT / "dags"), DAG_ID, json.dumps(conf or {}),
-                          mark_success], capture_output=True, text=True, cwd=root,
-                         env=airflow_env(home, root, params, **extra))
+    return run_script(DAG_TEST, [str(ROOT / "dags"), DAG_ID, json.dumps(conf or {}), mark_success], "DAG_TEST_RESULT",
+                      root, airflow_env(home, root, params, **extra))
+
+
+def run_script(script: str, args: list[str], marker: str, cwd: Path, environ: dict[str, str]
+               ) -> tuple[dict[str, Any], str]:
+    """Run ``python -c script args`` and return the JSON it printed after ``marker``, and its log."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=cwd, env=environ)
     log = out.stdout + out.stderr
-    found = re.findall(r"DAG_TEST_RESULT (.*)", out.stdout)
+    found = re.findall(rf"{marker} (.*)", out.stdout)
     assert out.returncode == 0 and found, log[-5000:]
     return json.loads(found[-1]), log
+
+
+def airflow_project(factory: pytest.TempPathFactory, name: str, root_name: str) -> tuple[Path, Path, Path]:
+    """A fresh AIRFLOW_HOME, project root and TINY params file for one DAG test."""
+    root = factory.mktemp(root_name)
+    return airflow_home(factory, name), root, write_params(root / "params.yaml")
 
 
 def airflow_run(factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The whole DAG run once on the TINY demo: its data root, result and log."""
     def make() -> dict[str, Any]:
-        home = airflow_home(factory, "pipeline")
-        root = factory.mktemp("airflow-project")
-        params = write_params(root / "params.yaml")
+        home, root, params = airflow_project(factory, "pipeline", "airflow-project")
         result, log = dag_test(home, root, params)
         return {"home": home, "root": root, "params": params, "result": result, "log": log}
     return cached("airflow_run", make)
@@ -140,12 +149,7 @@ print("KFP_RESULT", json.dumps({"seconds": round(time.perf_counter() - start, 1)
 
 def kfp_local(params: Path, pipeline_root: Path) -> tuple[dict[str, Any], str]:
     """Run the compiled-from-the-registry pipeline with ``kfp.local`` in a subprocess."""
-    out = subprocess.run([sys.executable, "-c", KFP_RUN, str(params), str(pipeline_root)], capture_output=True,
-                         text=True, cwd=pipeline_root.parent, env=env())
-    log = out.stdout + out.stderr
-    found = re.findall(r"KFP_RESULT (.*)", out.stdout)
-    assert out.returncode == 0 and found, log[-5000:]
-    return json.loads(found[-1]), log
+    return run_script(KFP_RUN, [str(params), str(pipeline_root)], "KFP_RESULT", pipeline_root.parent, env())
 
 
 def kfp_run(factory: pytest.TempPathFactory) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from _orchestrator_runs import (ROOT, airflow_env, airflow_home, airflow_run, dag_test, fake_release_inputs,
+from _orchestrator_runs import (ROOT, airflow_env, airflow_project, airflow_run, dag_test, fake_release_inputs,
                                 tiny_params, write_params)
 from components.adapters.orchestration import cli_args, known_params
 from components.core.registry import REGISTRY, STAGES, upstream
@@ -165,9 +165,7 @@ def test_on_kubernetes_gpu_stages_are_pods_running_the_cli_with_gpu_limits(airfl
 @pytest.mark.slow
 def test_trigger_with_an_unknown_param_fails_at_once_naming_it_and_the_known_ones(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    home = airflow_home(tmp_path_factory, "bad-params")
-    root = tmp_path_factory.mktemp("airflow-bad-params")
-    params = write_params(root / "params.yaml")
+    home, root, params = airflow_project(tmp_path_factory, "bad-params", "airflow-bad-params")
     result, log = dag_test(home, root, params, conf={"filter": {"wer_thresold": 0.3}})
     assert result["state"] == "failed"
     assert "unknown key(s) wer_thresold; known keys: min_kept_fraction, wer_threshold" in log
@@ -177,9 +175,7 @@ def test_trigger_with_an_unknown_param_fails_at_once_naming_it_and_the_known_one
 @pytest.mark.slow
 def test_publish_without_the_hub_connection_fails_naming_it_and_keeps_the_outputs(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    home = airflow_home(tmp_path_factory, "publish")
-    root = tmp_path_factory.mktemp("airflow-publish")
-    params = write_params(root / "params.yaml")
+    home, root, params = airflow_project(tmp_path_factory, "publish", "airflow-publish")
     student, evaluation = fake_release_inputs(root, gate_passed=True)
     result, log = dag_test(home, root, params, mark_success="^(?!publish$|.*_corpora$|.*_ranks$).*")
     assert result["state"] == "failed"

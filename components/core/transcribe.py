@@ -96,10 +96,16 @@ def batches(records: list[dict[str, Any]], size: int) -> Iterator[list[dict[str,
         yield records[start:start + size]
 
 
+def log_mel(feature_extractor, audio: list[Any]):
+    """Log-mel features (batch, mels, 3000) of 16 kHz sample arrays; None for an empty list."""
+    if not audio:
+        return None
+    return feature_extractor(audio, sampling_rate=16_000, return_tensors="pt").input_features
+
+
 def input_features(processor, records: list[dict[str, Any]]):
     """Log-mel features (batch, mels, 3000) for records carrying FLAC audio."""
-    audio = [decode_audio_bytes(r["audio"]["bytes"]) for r in records]
-    return processor.feature_extractor(audio, sampling_rate=16_000, return_tensors="pt").input_features
+    return log_mel(processor.feature_extractor, [decode_audio_bytes(r["audio"]["bytes"]) for r in records])
 
 
 def generate_ids(model, features, max_new_tokens: int, **forced: Any):

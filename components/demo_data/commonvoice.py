@@ -8,16 +8,12 @@ few are wrapped in double quotes as in the real release.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from components.core.errors import PipelineError
 from components.demo_data.plan import Utterance
-from components.demo_data.speak import wav_bytes
+from components.demo_data.speak import ffmpeg_encode
 
 RELEASE = "cv-corpus-13.0-2023-03-09"
 LOCALE = "en"
@@ -37,17 +33,8 @@ ACCENTS = {
 
 def encode(samples: np.ndarray, rate: int) -> bytes:
     """48 kHz mono MP3 bytes via ffmpeg/libmp3lame, bit-exact (no encoder version or metadata)."""
-    if shutil.which("ffmpeg") is None:
-        raise PipelineError("ffmpeg not found on PATH; the Common Voice demo needs it (apt-get install ffmpeg)")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "clip.mp3"  # a seekable file, so ffmpeg writes the gapless (LAME) header
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "wav", "-i", "-", "-ar", str(MP3_RATE), "-ac", "1",
-               "-c:a", "libmp3lame", "-b:a", "64k", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-               "-map_metadata", "-1", str(out)]
-        result = subprocess.run(cmd, input=wav_bytes(samples, rate), capture_output=True, check=False)
-        if result.returncode != 0:
-            raise PipelineError(f"ffmpeg could not encode MP3 (libmp3lame): {result.stderr.decode().strip()[:200]}")
-        return out.read_bytes()
+    return ffmpeg_encode(samples, rate, MP3_RATE, ".mp3", ["-c:a", "libmp3lame", "-b:a", "64k"],
+                         "MP3 (libmp3lame)", "Common Voice")
 
 
 def clip_name(utt: Utterance) -> str:

@@ -15,17 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from components.core.audio import TARGET_RATE, to_mono_16k
-from components.core.errors import PipelineError
 from components.demo_data.plan import Utterance
-from components.demo_data.speak import wav_bytes
+from components.demo_data.speak import ffmpeg_encode
 from components.demo_data.timeline import Placed, mix, noise_floor, place
 
 PER_SPEAKER = 4
@@ -103,14 +99,5 @@ def _music(seconds: float) -> np.ndarray:
 
 def _opus(samples: np.ndarray) -> bytes:
     """16 kHz mono Ogg Opus via ffmpeg/libopus, bit-exact (no encoder version, fixed stream serial)."""
-    if shutil.which("ffmpeg") is None:
-        raise PipelineError("ffmpeg not found on PATH; the GigaSpeech demo needs it (apt-get install ffmpeg)")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "episode.opus"
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "wav", "-i", "-", "-ar", str(TARGET_RATE), "-ac", "1",
-               "-c:a", "libopus", "-b:a", "32k", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-               "-map_metadata", "-1", str(out)]
-        result = subprocess.run(cmd, input=wav_bytes(samples, TARGET_RATE), capture_output=True, check=False)
-        if result.returncode != 0:
-            raise PipelineError(f"ffmpeg could not encode Opus (libopus): {result.stderr.decode().strip()[:200]}")
-        return out.read_bytes()
+    return ffmpeg_encode(samples, TARGET_RATE, TARGET_RATE, ".opus", ["-c:a", "libopus", "-b:a", "32k"],
+                         "Opus (libopus)", "GigaSpeech")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -55,3 +57,19 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(samples, -1.0, 1.0), rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
+
+
+def ffmpeg_encode(samples: np.ndarray, rate: int, out_rate: int, suffix: str, codec: list[str], what: str,
+                  corpus: str) -> bytes:
+    """Mono ``samples`` re-encoded by ffmpeg at ``out_rate`` with ``codec`` options, bit-exact (no encoder
+    version, fixed stream serial, no metadata); ``what`` names the format in errors."""
+    if shutil.which("ffmpeg") is None:
+        raise PipelineError(f"ffmpeg not found on PATH; the {corpus} demo needs it (apt-get install ffmpeg)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"audio{suffix}"  # a seekable file: MP3 gets its gapless (LAME) header
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "wav", "-i", "-", "-ar", str(out_rate), "-ac", "1",
+               *codec, "-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", str(out)]
+        result = subprocess.run(cmd, input=wav_bytes(samples, rate), capture_output=True, check=False)
+        if result.returncode != 0:
+            raise PipelineError(f"ffmpeg could not encode {what}: {result.stderr.decode().strip()[:200]}")
+        return out.read_bytes()

@@ -10,16 +10,12 @@ its lower-case words. ``asr_dev.tsv`` holds only its header.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from components.core.errors import PipelineError
 from components.demo_data.plan import Utterance, spoken_words
-from components.demo_data.speak import wav_bytes
+from components.demo_data.speak import ffmpeg_encode
 
 PER_SPEAKER = 3
 OGG_RATE = 16_000
@@ -29,17 +25,8 @@ TSV_SPLITS = {"train": "train", "dev": "dev", "test": "test"}
 
 def encode(samples: np.ndarray, rate: int) -> bytes:
     """16 kHz mono Ogg Vorbis bytes via ffmpeg/libvorbis, bit-exact (fixed stream serial, no metadata)."""
-    if shutil.which("ffmpeg") is None:
-        raise PipelineError("ffmpeg not found on PATH; the VoxPopuli demo needs it (apt-get install ffmpeg)")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "clip.ogg"
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "wav", "-i", "-", "-ar", str(OGG_RATE), "-ac", "1",
-               "-c:a", "libvorbis", "-q:a", "4", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-               "-map_metadata", "-1", str(out)]
-        result = subprocess.run(cmd, input=wav_bytes(samples, rate), capture_output=True, check=False)
-        if result.returncode != 0:
-            raise PipelineError(f"ffmpeg could not encode Ogg Vorbis: {result.stderr.decode().strip()[:200]}")
-        return out.read_bytes()
+    return ffmpeg_encode(samples, rate, OGG_RATE, ".ogg", ["-c:a", "libvorbis", "-q:a", "4"], "Ogg Vorbis",
+                         "VoxPopuli")
 
 
 def session(speaker: int) -> str:

@@ -24,6 +24,7 @@ import torch
 
 from components.core.audio import decode_audio_bytes
 from components.core.errors import PipelineError
+from components.core.transcribe import log_mel
 from components.distill.labels import sequence, shift
 from components.distill.records import Example
 
@@ -184,7 +185,7 @@ class BatchStream(torch.utils.data.IterableDataset):
         examples = [self.examples[i.index] for i in items]
         cached = [self.cache.get(ex.id) if self.cache else None for ex in examples]
         audio = [reader.samples(ex.shard, ex.row) for ex, hit in zip(examples, cached) if hit is None]
-        features = self.features(audio, sampling_rate=16_000, return_tensors="pt").input_features if audio else None
+        features = log_mel(self.features, audio)
         inputs, labels = collate_sequences(self.token_rows(items), self.tokens.end)
         return {"ids": [ex.id for ex in examples], "cached": cached, "features": features, "inputs": inputs,
                 "labels": labels}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.core.transcribe import transcribe_features
+from components.core.transcribe import log_mel, transcribe_features
 from components.core.wer import corpus_wer
 from components.distill.data import AudioReader
 from components.distill.records import Example
@@ -19,8 +19,7 @@ def validation_wer(model, processor, examples: list[Example], normalised: Path, 
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         audio = [reader.samples(ex.shard, ex.row) for ex in chunk]
-        features = processor.feature_extractor(audio, sampling_rate=16_000, return_tensors="pt").input_features
-        decoded = transcribe_features(model, processor, features, max_new_tokens)
+        decoded = transcribe_features(model, processor, log_mel(processor.feature_extractor, audio), max_new_tokens)
         pairs += [(ex.text, text) for ex, (text, _) in zip(chunk, decoded)]
     model.train()
     return round(corpus_wer(pairs), 5)

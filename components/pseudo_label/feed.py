@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 import soundfile as sf
 
 from components.core.audio import decode_audio_bytes
+from components.core.transcribe import log_mel
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,9 +69,7 @@ def prepare(feature_extractor: Any, records: list[dict[str, Any]]) -> Batch:
         else:
             audio.append(samples)
             good.append(record)
-    features = (feature_extractor(audio, sampling_rate=16_000, return_tensors="pt").input_features
-                if audio else None)
-    return Batch(good, features, bad)
+    return Batch(good, log_mel(feature_extractor, audio), bad)
 
 
 def prefetched(make: Callable[[T], R], items: Iterable[T], depth: int) -> Iterator[R]:
