@@ -99,6 +99,28 @@ def test_same_inputs_and_seed_give_byte_identical_weights(tiny_whisper_dir: Path
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
 
 
+def _decoder_weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return {k: v for k, v in load_file(model_dir / "model.safetensors").items() if k.startswith("model.decoder.")}
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_frozen_position_embeddings_stay_bit_identical_while_the_decoder_trains(tiny_whisper_dir: Path,
+                                                                              spoken_train: list,
+                                                                              tmp_path: Path, freeze: bool) -> None:
+    assert DistillConfig().freeze_embed_positions  # on by default
+    init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
+    layers = training_layers(tmp_path, spoken_train)
+    _run(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "out", max_steps=3, batch_size=3,
+         learning_rate=1e-3, warmup_steps=1, freeze_embed_positions=freeze)
+    before, after = _decoder_weights(tmp_path / "init"), _decoder_weights(tmp_path / "out")
+    position = "model.decoder.embed_positions.weight"
+    assert torch.equal(before[position], after[position]) is freeze
+    unchanged = [k for k in before if k != position and torch.equal(before[k], after[k])]
+    assert len(before) > 20 and unchanged == []  # every other decoder weight trained
+
+
 def test_labels_longer_than_the_limit_are_dropped_and_counted(tiny_whisper_dir: Path, spoken_train: list,
                                                               tmp_path: Path) -> None:
     init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))

@@ -51,6 +51,7 @@ def setup_models(teacher_dir: Path, student_dir: Path, cfg, acc):
     student, processor = load_whisper(student_dir)
     teacher.to(acc.device).requires_grad_(False)
     student.to(acc.device).model.encoder.requires_grad_(False)
+    freeze_decoder_embeddings(student, cfg)
     if cfg.gradient_checkpointing:
         student.config.use_cache = False
         student.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -58,6 +59,13 @@ def setup_models(teacher_dir: Path, student_dir: Path, cfg, acc):
     optimiser, scheduler = make_optimiser(student, cfg, acc.device)
     student, optimiser = acc.prepare(student, optimiser)
     return Models(teacher, student, processor, optimiser, scheduler)
+
+
+def freeze_decoder_embeddings(student, cfg) -> None:
+    """Freeze the decoder's learned position embeddings (``freeze_embed_positions``), as distil-whisper's
+    training commands do (measured on the demo in docs/distillation.md)."""
+    if cfg.freeze_embed_positions:
+        student.model.decoder.embed_positions.requires_grad_(False)
 
 
 def make_optimiser(student, cfg, device):

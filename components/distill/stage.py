@@ -64,6 +64,7 @@ class DistillConfig:
     mixed_precision: str = "auto"       # auto: bf16 on a GPU, fp32 on CPU; or no / bf16 / fp16
     gradient_checkpointing: bool = False
     encoder_cache_mb: int = 0           # on-disk fp16 encoder-output cache bound per process; 0: off
+    freeze_embed_positions: bool = True  # decoder position embeddings frozen (distil-whisper's README commands)
 
 
 def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_size: int, language: str,
