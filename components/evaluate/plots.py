@@ -1,4 +1,4 @@
-"""Plots people would rather look at: WER by system (and corpus) as CSV for DVC and PNG."""
+"""Plots people would rather look at: WER by system as CSV for DVC, and by set and system as PNG."""
 
 from __future__ import annotations
 
@@ -11,32 +11,33 @@ WER_PNG = "wer_by_system.png"
 
 
 def write_plots(out: Path, metrics: dict[str, Any]) -> None:
-    """Write ``wer_by_system.csv`` (DVC plots) and ``wer_by_system.png`` (grouped bars per corpus)."""
+    """Write ``wer_by_system.csv`` (DVC plots: overall macro WER) and ``wer_by_system.png`` (bars per set)."""
     systems = metrics["systems"]
     with (out / WER_CSV).open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["system", "wer"])
         for name, m in systems.items():
             writer.writerow([name, m["wer"]])
-    _bar_png(out / WER_PNG, systems)
+    _bar_png(out / WER_PNG, systems, list(metrics["sets"]))
 
 
-def _bar_png(path: Path, systems: dict[str, Any]) -> None:
+def _bar_png(path: Path, systems: dict[str, Any], sets: list[str]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    corpora = sorted(next(iter(systems.values()))["wer_by_corpus"]) + ["all"]
+    from components.core.render import save_png
+
+    groups = sets + ["overall"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.8 / len(systems)
     for i, (name, m) in enumerate(systems.items()):
-        values = [m["wer_by_corpus"].get(c, m["wer"]) for c in corpora[:-1]] + [m["wer"]]
-        ax.bar([x + i * width for x in range(len(corpora))], values, width, label=name)
-    ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(corpora))], corpora)
+        values = [m["sets"][s]["wer"] for s in sets] + [m["wer"]]
+        ax.bar([x + i * width for x in range(len(groups))], values, width, label=name)
+    ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(groups))], groups)
     ax.set_ylabel("WER")
-    ax.set_title("Test WER by system and corpus")
+    ax.set_title("WER by evaluation set and system")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, path)

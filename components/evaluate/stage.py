@@ -1,7 +1,8 @@
-"""evaluate stage: transcribe the held-apart split with every system, side by side."""
+"""evaluate stage: every system on every evaluation set, side by side, in one run."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,93 +12,125 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from components.core.errors import PipelineError
-from components.core.manifest import iter_records
+from components.core.errors import ConfigError
 from components.core.outputs import staged_output, write_json
 from components.core.transcribe import audio_seconds, batches, load_whisper, timed_transcribe
 from components.evaluate.gate import GateConfig, check_gate
+from components.evaluate.measures import error_measures, keep_nonempty, macro_average, wer_by_corpus
 from components.evaluate.plots import write_plots
-from components.core.wer import corpus_wer
+from components.evaluate.report import write_evaluation_report
+from components.evaluate.sets import DEFAULT_SETS, OUT, EvalSet, build_sets, load_set
+from components.evaluate.speed import batch_one, speed_report, speed_sample
 
-METRICS_FILE = "metrics.json"  # deterministic: WER, lengths, gate
+METRICS_FILE = "metrics.json"  # deterministic: WER, error kinds, 5-Dup., gate
 SPEED_FILE = "speed.json"  # wall-clock timings, kept apart from hashed results
 PREDICTIONS_FILE = "predictions.parquet"
+SYSTEMS = ("teacher", "student_init", "student")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """Which split to evaluate, decoding settings, and the publish gate."""
+    """Evaluation sets, decoding settings, bootstrap, speed sample and the release gate.
 
-    split: str = "test"
+    ``split`` is the old single-set param: when set, and ``sets`` is left at
+    its default, it evaluates that split of every corpus as one set.
+    """
+
+    sets: tuple[EvalSet, ...] = DEFAULT_SETS
+    split: str | None = None
     batch_size: int = 16
     max_new_tokens: int = 128
+    bootstrap_resamples: int = 1000
+    seed: int = 0
+    speed_records: int = 8     # records transcribed one at a time per system for RTFx at batch 1; 0: off
     gate: GateConfig = field(default_factory=GateConfig)
 
+    def __post_init__(self) -> None:
+        sets = build_sets(self.sets)
+        if self.split is not None and sets == DEFAULT_SETS:
+            sets = (EvalSet(self.split, split=self.split),)
+        object.__setattr__(self, "sets", sets)
+        if self.batch_size < 1 or self.max_new_tokens < 1 or self.speed_records < 0:
+            raise ConfigError("evaluate: batch_size and max_new_tokens must be >= 1, speed_records >= 0")
 
-def run_systems(records: list[dict], models: dict[str, Path], cfg: EvaluateConfig) -> tuple[dict, dict]:
-    """Transcribe every batch with every system in turn; returns transcripts and seconds per system."""
-    loaded = {name: load_whisper(path) for name, path in models.items()}
-    transcripts: dict[str, list] = defaultdict(list)
+
+def _transcribe_all(records: list[dict], loaded: dict[str, Any], cfg: EvaluateConfig) -> tuple[dict, dict]:
+    """Transcripts by system and id, and wall seconds per system; systems take turns batch by batch."""
+    texts: dict[str, dict[str, Any]] = defaultdict(dict)
     seconds: dict[str, float] = defaultdict(float)
     for batch in tqdm(list(batches(records, cfg.batch_size)), desc="evaluate", unit="batch", disable=None):
         for name, (model, processor) in loaded.items():
             out, took = timed_transcribe(model, processor, batch, cfg.max_new_tokens)
-            transcripts[name] += out
+            texts[name].update({t.id: t for t in out})
             seconds[name] += took
-    return transcripts, seconds
+    return texts, seconds
 
 
-def system_metrics(records: list[dict], transcripts: list) -> dict[str, Any]:
-    """WER overall and per corpus, and mean generated length."""
-    by_corpus: dict[str, list] = defaultdict(list)
-    for record, transcript in zip(records, transcripts):
-        by_corpus[record["corpus"]].append((record["text"], transcript.text))
-    pairs = [pair for corpus_pairs in by_corpus.values() for pair in corpus_pairs]
-    return {
-        "wer": round(corpus_wer(pairs), 4),
-        "wer_by_corpus": {c: round(corpus_wer(p), 4) for c, p in sorted(by_corpus.items())},
-        "mean_generated_tokens": round(sum(t.n_tokens for t in transcripts) / len(transcripts), 2),
-    }
+def set_measures(records: list[dict], transcripts: dict[str, Any], cfg: EvaluateConfig) -> dict[str, Any]:
+    """One system's measures on one set (empty normalised references already dropped)."""
+    refs = [r["text"] for r in records]
+    hyps = [transcripts[r["id"]].text for r in records]
+    measures = error_measures(refs, hyps, cfg.bootstrap_resamples, cfg.seed)
+    measures["wer_by_corpus"] = wer_by_corpus([r["corpus"] for r in records], refs, hyps)
+    measures["mean_generated_tokens"] = round(sum(transcripts[r["id"]].n_tokens for r in records) / len(records), 2)
+    return measures
 
 
-def speed_report(records: list[dict], seconds: dict[str, float]) -> dict[str, Any]:
-    """Wall seconds per audio second per system, and the student's speed-up over the teacher."""
-    audio = audio_seconds(records)
-    return {"seconds_per_audio_second": {name: round(s / audio, 5) for name, s in seconds.items()},
-            "student_speedup_vs_teacher": round(seconds["teacher"] / seconds["student"], 3)}
+def system_summary(per_set: dict[str, Any], sets: dict[str, dict], transcripts: dict, ids: list[str]) -> dict:
+    """A system's macro averages (in, out of distribution, overall) and its per-set measures."""
+    ood = [per_set[n]["wer"] for n, s in sets.items() if s["distribution"] == OUT]
+    ind = [per_set[n]["wer"] for n, s in sets.items() if s["distribution"] != OUT]
+    by_corpus = {c: w for m in per_set.values() for c, w in m["wer_by_corpus"].items()}
+    return {"wer": macro_average([m["wer"] for m in per_set.values()]),
+            "wer_in_distribution": macro_average(ind), "wer_out_of_distribution": macro_average(ood),
+            "wer_by_corpus": dict(sorted(by_corpus.items())),
+            "mean_generated_tokens": round(sum(transcripts[i].n_tokens for i in ids) / len(ids), 2),
+            "sets": per_set}
 
 
 def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: Path, cfg: EvaluateConfig
              ) -> dict[str, Any]:
-    """Evaluate the teacher, the student at init and the distilled student on ``cfg.split`` of ``src``.
+    """Evaluate the teacher, the student at init and the distilled student on every set of ``cfg.sets``.
 
-    Only that split's shards are read. Writes ``metrics.json`` (WER per system
-    and corpus, generated length vs the teacher's, gate verdict),
-    ``speed.json`` (wall time per audio second; timings are kept out of the
-    deterministic metrics), ``predictions.parquet`` (every transcript) and
-    plots. Systems run batch by batch in turn, so their timings share the
-    machine's conditions.
+    Per set and system: WER with a 95 % bootstrap interval, insertion,
+    substitution and deletion rates and 5-Dup.; per system, the in- and
+    out-of-distribution and overall macro averages. Writes ``metrics.json``
+    (deterministic, with the gate's verdict), ``speed.json`` (RTFx at batch 1
+    and N, tokens/s), ``predictions.parquet``, plots, and ``report.html`` /
+    ``report.md`` (logged at INFO).
     """
-    models = {"teacher": Path(teacher), "student_init": Path(student_init), "student": Path(student)}
-    records = sorted(iter_records(src, splits=[cfg.split], stage="normalise"), key=lambda r: r["id"])
-    if not records:
-        raise PipelineError(f"{src}: no records in split {cfg.split!r}; set evaluate.split to a split that exists")
-    transcripts, seconds = run_systems(records, models, cfg)
-    systems = {name: system_metrics(records, transcripts[name]) for name in models}
-    metrics = {
-        "split": cfg.split, "records": len(records), "audio_hours": round(audio_seconds(records) / 3600, 4),
-        "systems": systems,
-        "gate": check_gate({name: m["wer"] for name, m in systems.items()}, cfg.gate),
-    }
+    loaded_sets = {s.name: load_set(s, Path(src)) for s in cfg.sets}
+    kept = {name: [recs[i] for i in keep_nonempty([r["text"] for r in recs])] for name, recs in loaded_sets.items()}
+    records = sorted({r["id"]: r for recs in kept.values() for r in recs}.values(), key=lambda r: r["id"])
+    models = {"teacher": teacher, "student_init": student_init, "student": student}
+    loaded = {name: load_whisper(Path(path)) for name, path in models.items()}
+    texts, seconds = _transcribe_all(records, loaded, cfg)
+    sample, sample_audio = speed_sample(records, cfg.speed_records)
+    seconds_1 = batch_one(loaded, sample, cfg.max_new_tokens)
+    sets = {s.name: {"split": s.split, "corpora": list(s.corpora), "distribution": s.distribution,
+                     "records": len(kept[s.name]), "dropped_empty_reference": len(loaded_sets[s.name]) - len(kept[s.name]),
+                     "audio_hours": round(audio_seconds(kept[s.name]) / 3600, 4)} for s in cfg.sets}
+    ids = [r["id"] for r in records]
+    systems = {name: system_summary({s: set_measures(kept[s], texts[name], cfg) for s in sets}, sets, texts[name], ids)
+               for name in SYSTEMS}
+    metrics = {"split": ",".join(sorted({s.split for s in cfg.sets})), "records": len(records),
+               "audio_hours": round(audio_seconds(records) / 3600, 4), "sets": sets, "systems": systems,
+               "gate": check_gate(systems, sets, cfg.gate)}
+    tokens = {name: sum(t.n_tokens for t in texts[name].values()) for name in SYSTEMS}
+    speed = speed_report(seconds, audio_seconds(records), tokens, cfg.batch_size, seconds_1, sample_audio)
     with staged_output(dst) as out:
         write_json(out / METRICS_FILE, metrics)
-        write_json(out / SPEED_FILE, speed_report(records, seconds))
-        _write_predictions(out / PREDICTIONS_FILE, records, transcripts)
+        write_json(out / SPEED_FILE, speed)
+        _write_predictions(out / PREDICTIONS_FILE, records, texts)
         write_plots(out, metrics)
+        markdown = write_evaluation_report(out, metrics, speed)
+    log.info("evaluate report:\n%s", markdown)
     return metrics
 
 
-def _write_predictions(path: Path, records: list[dict], transcripts: dict[str, list]) -> None:
+def _write_predictions(path: Path, records: list[dict], texts: dict[str, dict]) -> None:
     rows = [{"id": r["id"], "corpus": r["corpus"], "reference": r["text"],
-             **{name: transcripts[name][i].text for name in transcripts}} for i, r in enumerate(records)]
+             **{name: texts[name][r["id"]].text for name in SYSTEMS}} for r in records]
     pq.write_table(pa.Table.from_pylist(rows), path, compression="zstd")
