@@ -15,14 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from components.adapters.kfp import Images, build_pipeline, compile_pipeline
+from components.adapters.kfp import IMAGES, Images, build_pipeline, compile_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params.yaml"
 COMPILED = Path(__file__).with_suffix(".yaml")
 
 
-def pipeline(params_file: Path = PARAMS, images: Images = Images()):
+def pipeline(params_file: Path = PARAMS, images: Images = IMAGES):
     """The pipeline function (for ``kfp.local`` runs or a ``kfp.Client``)."""
     return build_pipeline(params_file, images)
 
@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the compiled YAML is stale")
     parser.add_argument("--out", type=Path, default=COMPILED, help=f"compiled YAML (default {COMPILED.name})")
     parser.add_argument("--params", type=Path, default=PARAMS, help="params.yaml giving the parameter defaults")
-    parser.add_argument("--cpu-image", default=Images.cpu, help="image of the CPU stages")
-    parser.add_argument("--gpu-image", default=Images.gpu, help="image of the GPU stages")
+    parser.add_argument("--cpu-image", default=IMAGES.cpu, help="image of the CPU stages")
+    parser.add_argument("--gpu-image", default=IMAGES.gpu, help="image of the GPU stages")
     args = parser.parse_args(argv)
     if args.check:
         if not is_current(args.out, args.params):

@@ -96,7 +96,18 @@ assert not bag.import_errors, bag.import_errors
 start = time.perf_counter()
 run = bag.get_dag(sys.argv[2]).test(run_conf=json.loads(sys.argv[3]) or None,
                                     mark_success_pattern=sys.argv[4] or None)
-print("DAG_TEST_RESULT", json.dumps({"state": str(run.state), "seconds": round(time.perf_counter() - start, 1)}))
+seconds = round(time.perf_counter() - start, 1)
+from airflow.models.asset import AssetEvent, AssetModel
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+with create_session() as session:
+    tis = session.query(TaskInstance).filter(TaskInstance.run_id == run.run_id).all()
+    states = {ti.task_id + ("" if ti.map_index < 0 else f"[{ti.rendered_map_index or ti.map_index}]"): str(ti.state)
+              for ti in tis}
+    events = sorted(name for (name,) in session.query(AssetModel.name).join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+                    .filter(AssetEvent.source_run_id == run.run_id))
+print("DAG_TEST_RESULT", json.dumps({"state": str(run.state), "seconds": seconds, "tasks": states,
+                                     "asset_events": events}))
 """
 
 

@@ -167,8 +167,8 @@ def test_trigger_with_an_unknown_param_fails_at_once_naming_it_and_the_known_one
         tmp_path_factory: pytest.TempPathFactory) -> None:
     home, root, params = airflow_project(tmp_path_factory, "bad-params", "airflow-bad-params")
     result, log = dag_test(home, root, params, conf={"filter": {"wer_thresold": 0.3}})
-    assert result["state"] == "failed"
-    assert "unknown key(s) wer_thresold; known keys: min_kept_fraction, wer_threshold" in log
+    assert result["state"] == "failed" and result["tasks"]["check_params"] == "failed"
+    assert "run conf [filter]: unknown key(s) wer_thresold; known keys: min_kept_fraction, wer_threshold" in log
     assert not (root / "data" / "raw").exists()  # nothing ran
 
 
@@ -183,6 +183,18 @@ def test_publish_without_the_hub_connection_fails_naming_it_and_keeps_the_output
     assert (root / "data" / "release" / "README.md").is_file()
     assert json.loads((root / "data" / "release" / "publish.json").read_text())["status"] == "no_token"
     assert (student / "model.safetensors").is_file() and (evaluation / "metrics.json").is_file()
+
+
+@pytest.mark.slow
+def test_publish_is_skipped_not_green_when_the_evaluation_gate_failed_and_posts_no_asset_event(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    home, root, params = airflow_project(tmp_path_factory, "publish-gate", "airflow-publish-gate")
+    fake_release_inputs(root, gate_passed=False)
+    result, log = dag_test(home, root, params, mark_success="^(?!publish$|.*_corpora$|.*_ranks$).*")
+    assert result["tasks"]["publish"] == "skipped"
+    assert "publish: the evaluation gate failed, so nothing was uploaded" in log
+    assert "distil_whisper.publish" not in result["asset_events"]
+    assert json.loads((root / "data" / "release" / "publish.json").read_text())["status"] == "gate_failed"
 
 
 @pytest.mark.slow

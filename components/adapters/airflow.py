@@ -7,7 +7,7 @@ environment variables (a DAG file must not hit the metadata database at parse):
 | variable | default | what |
 |---|---|---|
 | ``DISTIL_PIPELINE_ROOT`` | the repository holding ``dags/`` | stage outputs go to ``<root>/<registry output>`` |
-| ``DISTIL_PIPELINE_PARAMS`` | ``<root>/params.yaml`` | defaults of the DAG's Params |
+| ``DISTIL_PIPELINE_PARAMS`` | ``<root>/params.yaml`` | the params file (must exist: a missing one is an import error); a run's conf is merged over it key by key |
 | ``DISTIL_PIPELINE_SCHEDULE`` | ``@weekly`` | the DAG's schedule (``none`` for manual runs only) |
 | ``DISTIL_PIPELINE_EXECUTOR`` | ``local`` | ``kubernetes``: GPU stages run as pods on the project's image |
 | ``DISTIL_PIPELINE_HUB_CONN`` | ``huggingface_hub`` | Airflow connection whose password is the Hub token |
@@ -26,9 +26,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from components import __version__
-from components.adapters.orchestration import (CORPUS, DAG_ID, DEFAULT_WORKERS, RANK, WORKERS_PARAM, cli_args,
-                                               fan_out, is_gpu, read_params_file, stage_doc, stage_params)
+from components.adapters.orchestration import (CORPUS, DAG_ID, DEFAULT_WORKERS, IMAGES, PARAMS_ENV, RANK,
+                                               WORKERS_PARAM, cli_args, fan_out, is_gpu, read_params_file, stage_doc,
+                                               stage_params)
 from components.core.registry import STAGES, Stage, upstream
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Settings:
     schedule: str | None = "@weekly"
     executor: str = "local"
     hub_conn_id: str = "huggingface_hub"
-    image: str = f"distil-whisper-pipeline:{__version__}-cuda"
+    image: str = IMAGES.gpu
     namespace: str | None = None
     pvc: str = "distil-whisper-data"
     pod_root: str = "/workspace"
@@ -63,7 +63,7 @@ class Settings:
         selector = env.get("DISTIL_PIPELINE_GPU_NODE_SELECTOR")
         defaults = cls(root, root / "params.yaml")
         return cls(
-            root=root, params_file=Path(env.get("DISTIL_PIPELINE_PARAMS") or root / "params.yaml"),
+            root=root, params_file=Path(env.get(PARAMS_ENV) or root / "params.yaml").resolve(),
             schedule=None if schedule.lower() == "none" else schedule, executor=executor,
             hub_conn_id=env.get("DISTIL_PIPELINE_HUB_CONN", defaults.hub_conn_id),
             image=env.get("DISTIL_PIPELINE_IMAGE", defaults.image),
@@ -89,12 +89,17 @@ def _pairs(text: str) -> dict[str, str]:
 # ---- the DAG ----
 
 def dag_params(settings: Settings) -> dict[str, Any]:
-    """Airflow Params mirroring params.yaml: one object per stage section, plus the shard workers."""
+    """Airflow Params mirroring the params file: one object per stage section, plus the shard workers.
+
+    A run's conf is merged over the params file key by key when the tasks run,
+    so a conf may give only the keys it changes.
+    """
     from airflow.sdk import Param
 
     sections = stage_params(read_params_file(settings.params_file))
     params = {entry.name: Param(sections[entry.name], type="object", title=entry.name,
-                                description=f"params.yaml [{entry.name}]: {entry.summary}", section="Stage params")
+                                description=f"{entry.summary}. Section [{entry.name}] of {settings.params_file}; keys "
+                                            "given here are merged over it key by key", section="Stage params")
               for entry in STAGES}
     params[WORKERS_PARAM] = Param(DEFAULT_WORKERS, type="integer", minimum=1, title=WORKERS_PARAM,
                                   description="pseudo-labelling shard workers (one task or GPU pod each)",
@@ -114,16 +119,23 @@ def dag_doc(settings: Settings) -> str:
     rows = "\n".join(f"| `{s.name}` | {s.summary} | `{s.output}` |" for s in STAGES)
     return (f"# Distil-Whisper pipeline\n\nRaw speech corpora in, a distilled Whisper on the Hub out: every task "
             f"calls the same stage function as `distil-pipeline <stage>` and `dvc repro`. Outputs go under "
-            f"`{settings.root.name}/`; a stage whose outputs are current skips itself.\n\n"
+            f"`{settings.root}/`; params come from `{settings.params_file}`. A stage whose outputs are current "
+            f"is marked skipped and posts no Asset event; publish is skipped when the evaluation gate failed.\n\n"
             f"| stage | what | output |\n|---|---|---|\n{rows}\n\n"
-            f"Trigger with changed Params to change a stage's section of params.yaml (an unknown key fails the "
-            f"run at once). The Hub token is the password of connection `{settings.hub_conn_id}`.\n")
+            f"Trigger with config (*Trigger* in the UI, or a run conf such as `{{\"distill\": {{\"max_steps\": 4}}}}`) "
+            f"to change keys of a stage's section: they are merged over the params file key by key (an unknown key "
+            f"fails the run at once). The Hub token is the password of connection `{settings.hub_conn_id}`.\n")
 
 
 def _task(callable_: Any, task_id: str, doc_md: str, **kwargs: Any) -> Any:
     from airflow.sdk import task
 
     return task(callable_, task_id=task_id, doc_md=doc_md, **kwargs)
+
+
+# A stage task whose output is current is skipped (no Asset event), and the stages after it still run.
+STAGE_TASK = {"trigger_rule": "none_failed"}
+MAPPED_TASK = {**STAGE_TASK, "map_index_template": "{{ map_label }}"}
 
 
 def _pod_kwargs(settings: Settings, entry: Stage, gpu: bool) -> dict[str, Any]:
@@ -151,7 +163,7 @@ def _pod(settings: Settings, entry: Stage, task_id: str, gpu: bool, **kwargs: An
 
     params_file = f"{settings.pod_root}/" + "{{ ti.xcom_pull(task_ids='check_params') }}"
     return KubernetesPodOperator(task_id=task_id, arguments=cli_args(entry, settings.pod_root, params_file),
-                                 doc_md=stage_doc(entry), **_pod_kwargs(settings, entry, gpu), **kwargs)
+                                 doc_md=stage_doc(entry), **_pod_kwargs(settings, entry, gpu), **STAGE_TASK, **kwargs)
 
 
 PLAN_IDS = {CORPUS: "corpora", RANK: "ranks"}
@@ -161,21 +173,23 @@ def _fanned_out(settings: Settings, entry: Stage, check: Any, outlets: list[Any]
     """A stage as a plan task, mapped tasks (one per corpus or rank) and the final call that merges."""
     from components.adapters.airflow_tasks import fan_out_task, stage_task
 
-    axis, root, doc = fan_out(entry), str(settings.root), stage_doc(entry)
+    axis, doc = fan_out(entry), stage_doc(entry)
+    files = {"root": str(settings.root), "params_file": str(settings.params_file)}
     pod_root = settings.pod_root if settings.on_pod(entry) else None
     plan = _task(fan_out_task, f"{entry.name}_{PLAN_IDS[axis]}", f"The {PLAN_IDS[axis]} `{entry.name}` fans out over.")(
-        stage=entry.name, pod_root=pod_root)
+        stage=entry.name, params_file=files["params_file"], pod_root=pod_root)
     check >> plan
     shard_id = f"{entry.name}_{axis}"
     if pod_root is not None:
         from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-        shards = KubernetesPodOperator.partial(task_id=shard_id, doc_md=doc, **_pod_kwargs(settings, entry, True)
-                                               ).expand(arguments=plan)
+        shards = KubernetesPodOperator.partial(task_id=shard_id, doc_md=doc, **_pod_kwargs(settings, entry, True),
+                                               **STAGE_TASK).expand(arguments=plan)
         final = _pod(settings, entry, entry.name, gpu=False, outlets=outlets)
     else:
-        shards = _task(stage_task, shard_id, doc).partial(stage=entry.name, root=root).expand(**{axis: plan})
-        final = _task(stage_task, entry.name, doc, outlets=outlets)(stage=entry.name, root=root)
+        shards = _task(stage_task, shard_id, doc, **MAPPED_TASK).partial(stage=entry.name, **files).expand(
+            **{axis: plan})
+        final = _task(stage_task, entry.name, doc, outlets=outlets, **STAGE_TASK)(stage=entry.name, **files)
     shards >> final
     return shards, final
 
@@ -187,11 +201,12 @@ def _single(settings: Settings, entry: Stage, outlets: list[Any]) -> Any:
     retry = RETRY if entry.network else {}
     if settings.on_pod(entry):
         return _pod(settings, entry, entry.name, gpu=True, outlets=outlets, **retry)
+    files = {"root": str(settings.root), "params_file": str(settings.params_file)}
     if entry.artifact == "release":
-        return _task(publish_task, entry.name, stage_doc(entry), outlets=outlets, **retry)(
-            stage=entry.name, root=str(settings.root), conn_id=settings.hub_conn_id)
-    return _task(stage_task, entry.name, stage_doc(entry), outlets=outlets, **retry)(
-        stage=entry.name, root=str(settings.root))
+        return _task(publish_task, entry.name, stage_doc(entry), outlets=outlets, **STAGE_TASK, **retry)(
+            stage=entry.name, conn_id=settings.hub_conn_id, **files)
+    return _task(stage_task, entry.name, stage_doc(entry), outlets=outlets, **STAGE_TASK, **retry)(
+        stage=entry.name, **files)
 
 
 def build_dag(repo_root: Path, env: Mapping[str, str] = os.environ) -> Any:
@@ -206,8 +221,9 @@ def build_dag(repo_root: Path, env: Mapping[str, str] = os.environ) -> Any:
              tags=["distil-whisper", "speech", "distillation"], default_args={"retries": 0, "owner": "mlops"},
              description="Raw speech corpora in, a distilled Whisper on the Hub out") as dag:
         check = _task(check_params_task, "check_params",
-                      "Builds every stage's config from the run's Params: an unknown key fails here, named, "
-                      "with the known ones.")(root=str(settings.root))
+                      "Merges the run's conf over the params file key by key and builds every stage's config: an "
+                      "unknown or ill-typed key fails here, named with where it came from.")(
+            root=str(settings.root), params_file=str(settings.params_file))
         last: dict[str, Any] = {}
         for entry in STAGES:
             outlets = [stage_asset(settings, entry)]

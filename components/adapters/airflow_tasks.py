@@ -31,23 +31,33 @@ def _user_errors_fail_at_once() -> Iterator[None]:
         raise AirflowFailException(str(err)) from err
 
 
-def _params() -> dict[str, Any]:
+def _params(params_file: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The run's effective params: its conf merged over the params file key by key, and where each key
+    came from (``params file <path>``, ``run conf``; ``default`` for keys neither sets)."""
     from airflow.sdk import get_current_context
 
-    return dict(get_current_context()["params"])
+    from components.adapters.orchestration import effective_params
+
+    dag_run = get_current_context()["dag_run"]
+    with _user_errors_fail_at_once():
+        return effective_params(Path(params_file), getattr(dag_run, "conf", None))
 
 
-def check_params_task(root: str) -> str:
-    """Build every stage's config from the run's params (unknown ones fail here, named, before any
-    work) and write them for pods to read; returns that file's path relative to the data root."""
+def check_params_task(root: str, params_file: str) -> str:
+    """Merge the run's conf over the params file and build every stage's config (an unknown or ill-typed
+    key fails here, named, before any work); write the merged params for pods to read and return that
+    file's path relative to the data root."""
     import yaml
     from airflow.sdk import get_current_context
 
     from components.adapters.orchestration import check_all_configs
 
-    params = _params()
+    params, sources = _params(params_file)
     with _user_errors_fail_at_once():
-        check_all_configs(params)
+        check_all_configs(params, sources)
+    overridden = sorted(k for k, v in sources.items() if v == "run conf")
+    log.info("params: %s, with the run conf's %s merged over it", params_file,
+             ", ".join(overridden) if overridden else "nothing (no run conf)")
     relpath = run_params_relpath(get_current_context()["run_id"])
     target = Path(root) / relpath
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,17 +65,18 @@ def check_params_task(root: str) -> str:
     return relpath
 
 
-def fan_out_task(stage: str, pod_root: str | None = None) -> list[Any]:
+def fan_out_task(stage: str, params_file: str, pod_root: str | None = None) -> list[Any]:
     """What a stage fans out over: its corpora or its shard ranks; for pods, each one's CLI arguments."""
     from airflow.sdk import get_current_context
 
     from components.adapters.orchestration import CORPUS, fan_out, stage_corpora, workers
 
-    entry, params = REGISTRY[stage], _params()
+    entry, (params, sources) = REGISTRY[stage], _params(params_file)
     axis = fan_out(entry)
     with _user_errors_fail_at_once():
         count = workers(params)
-        items: list[Any] = stage_corpora(params) if axis == CORPUS else list(range(count))
+        items: list[Any] = stage_corpora(params, sources) if axis == CORPUS else list(range(count))
+    log.info("%s fans out over %d %s: %s", stage, len(items), "corpora" if axis == CORPUS else "ranks", items)
     if pod_root is None:
         return items
     params_file = f"{pod_root}/{run_params_relpath(get_current_context()['run_id'])}"
@@ -74,16 +85,30 @@ def fan_out_task(stage: str, pod_root: str | None = None) -> list[Any]:
             for item in items]
 
 
-def stage_task(stage: str, root: str, corpus: str | None = None, rank: int | None = None) -> str:
-    """Run one stage (or one corpus's or one rank's share of it) on the run's params."""
-    from components.adapters.orchestration import run_from_params, workers
+def stage_task(stage: str, root: str, params_file: str, corpus: str | None = None, rank: int | None = None) -> str:
+    """Run one stage (or one corpus's or one rank's share of it) on the run's params.
 
-    entry, params = REGISTRY[stage], _params()
+    The stage's own task (not a mapped share) is marked skipped when its output
+    did not change, so it posts no Asset event and the grid shows it did nothing.
+    """
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from components.adapters.orchestration import output_state, run_from_params, workers
+
+    entry, (params, sources) = REGISTRY[stage], _params(params_file)
     inputs = {i.role: Path(root) / REGISTRY[i.stage].output for i in entry.inputs}
     dst = Path(root) / entry.output
+    mapped = corpus is not None or rank is not None
     with _user_errors_fail_at_once():
         world_size = workers(params) if rank is not None else None
-        run_from_params(stage, inputs, dst, params, rank=rank, world_size=world_size, corpus=corpus)
+        if mapped:  # the label of the mapped task instance (map_index_template)
+            get_current_context()["map_label"] = corpus if corpus is not None else f"rank {rank} of {world_size}"
+        before = output_state(dst)
+        run_from_params(stage, inputs, dst, params, rank=rank, world_size=world_size, corpus=corpus,
+                        sources=sources)
+    if not mapped and not entry.always_run and output_state(dst) == before:
+        raise AirflowSkipException(f"{stage}: {dst} is current (nothing new was produced); skipped, no Asset event")
     return str(dst)
 
 
@@ -112,22 +137,29 @@ def _hub_token_env(token: str | None) -> Iterator[None]:
             os.environ["HF_TOKEN"] = before
 
 
-def publish_task(stage: str, root: str, conn_id: str) -> str:
+def publish_task(stage: str, root: str, params_file: str, conn_id: str) -> str:
     """Build the release; upload it with the token of connection ``conn_id`` when the gate passed.
 
-    When the upload is due and the connection is missing, the task fails saying
-    which connection to set; the release folder and every other output stay.
+    When the evaluation gate failed, nothing is uploaded and the task is marked
+    skipped with the gate's verdict in its log. When the upload is due and the
+    connection is missing, the task fails saying which connection to set; the
+    release folder and every other output stay.
     """
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from components.adapters.orchestration import run_from_params
 
-    entry, params = REGISTRY[stage], _params()
+    entry, (params, sources) = REGISTRY[stage], _params(params_file)
     inputs = {i.role: Path(root) / REGISTRY[i.stage].output for i in entry.inputs}
     dst = Path(root) / entry.output
     with _user_errors_fail_at_once(), _hub_token_env(hub_token(conn_id)):
-        status = run_from_params(stage, inputs, dst, params)
-    if isinstance(status, dict) and status.get("status") == "no_token":
+        status = run_from_params(stage, inputs, dst, params, sources=sources)
+    outcome = status.get("status") if isinstance(status, dict) else None
+    if outcome == "gate_failed":
+        reason = f"{stage}: the evaluation gate failed, so nothing was uploaded: {status.get('detail', '')}"
+        log.warning("%s; gate: %s; the release folder is in %s", reason, status.get("gate"), dst)
+        raise AirflowSkipException(reason)
+    if outcome == "no_token":
         raise AirflowFailException(
             f"{stage}: the upload is due but there is no Hub token: set the Airflow connection {conn_id!r} "
             f"with the token as its password (airflow connections add {conn_id} --conn-type generic "

@@ -20,32 +20,20 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from components import __version__
 from components.adapters.html_reports import REPORTS
 from components.adapters.kfp_runtime import HUB_SECRET, HUB_SECRET_KEY
-from components.adapters.orchestration import (CORPUS, DAG_ID, DEFAULT_WORKERS, WORKERS_PARAM, fan_out, is_gpu,
-                                               read_params_file, stage_params)
+from components.adapters.orchestration import (CORPUS, DAG_ID, DEFAULT_WORKERS, IMAGES, WORKERS_PARAM, Images,
+                                               fan_out, is_gpu, read_params_file, stage_params)
 from components.core.registry import REGISTRY, STAGES, Stage
 
 PIPELINE_NAME = DAG_ID.replace("_", "-")
 ARTIFACT_TYPES = {"raw": "Dataset", "dataset": "Dataset", "model": "Model", "evaluation": "Artifact",
                   "release": "Model"}
 GATE_KIND = "evaluation"   # the stage whose output decides whether the release is published
-
-
-@dataclass(frozen=True)
-class Images:
-    """The project's images: CPU stages run on ``cpu``, GPU stages on ``gpu``."""
-
-    cpu: str = "distil-pipeline:cpu"
-    gpu: str = "distil-pipeline:gpu"
-
-    def of(self, entry: Stage) -> str:
-        return self.gpu if is_gpu(entry) else self.cpu
 
 
 def _has_metrics(entry: Stage) -> bool:
@@ -108,7 +96,7 @@ def _define(name: str, source: str) -> Callable[..., Any]:
     return namespace[name]
 
 
-def make_components(images: Images = Images()) -> dict[str, Any]:
+def make_components(images: Images = IMAGES) -> dict[str, Any]:
     """Every component by name: one per stage, ``<stage>_shard`` for fanned-out ones, and the plans."""
     from kfp import dsl
 
@@ -177,7 +165,7 @@ def without_nulls(section: dict[str, Any]) -> dict[str, Any]:
     return {k: without_nulls(v) if isinstance(v, dict) else v for k, v in section.items() if v is not None}
 
 
-def build_pipeline(params_file: Path, images: Images = Images()) -> Any:
+def build_pipeline(params_file: Path, images: Images = IMAGES) -> Any:
     """The ``distil-whisper`` pipeline with parameter defaults from ``params_file``."""
     from kfp import dsl
 
@@ -200,7 +188,7 @@ def build_pipeline(params_file: Path, images: Images = Images()) -> Any:
                         display_name=f"Distil-Whisper {__version__}")(distil_whisper)
 
 
-def compile_pipeline(params_file: Path, target: Path, images: Images = Images()) -> Path:
+def compile_pipeline(params_file: Path, target: Path, images: Images = IMAGES) -> Path:
     """Compile the pipeline to ``target`` (the YAML a user uploads in the KFP UI)."""
     from kfp import compiler
 

@@ -21,6 +21,7 @@ from components.core.registry import REGISTRY, Stage
 
 log = logging.getLogger(__name__)
 HUB_SECRET, HUB_SECRET_KEY = "hf-hub-token", "token"
+PARAMETER_SOURCE = "pipeline parameter"   # where a component's params come from, in its logged effective config
 
 
 def _path(artifact: Any) -> Path:
@@ -82,6 +83,7 @@ def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, An
                   corpus: str | None = None, rank: int | None = None, world_size: int | None = None) -> Any:
     """Run ``stage`` on its input artifacts into ``output``: the body of every stage component."""
     from components.adapters.orchestration import run_from_params
+    from components.core.config import merge_params
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     entry = REGISTRY[stage]
@@ -94,8 +96,9 @@ def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, An
                  import_units([_path(s) for s in shards], dst), len(shards))
     rank = None if rank is None else int(rank)
     world_size = None if world_size is None else int(world_size)
-    result = run_from_params(stage, paths, dst, {stage: dict(params)}, rank=rank, world_size=world_size,
-                             corpus=corpus)
+    section, sources = merge_params([(PARAMETER_SOURCE, {stage: dict(params)})])
+    result = run_from_params(stage, paths, dst, section, rank=rank, world_size=world_size, corpus=corpus,
+                             sources=sources)
     if rank is not None or corpus is not None:
         return None
     if metrics is not None:

@@ -14,7 +14,9 @@ files parse fast: stage code is imported by the task that runs it.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -27,6 +29,23 @@ CORPUS, RANK = FAN_OUT_AXES
 WORKERS_PARAM = "pseudo_label_workers"
 DEFAULT_WORKERS = 2
 DAG_ID = "distil_whisper"
+PARAMS_ENV = "DISTIL_PIPELINE_PARAMS"
+
+
+@dataclass(frozen=True)
+class Images:
+    """The project's images, named once for every adapter: ``containers/`` builds them (``make image``
+    tags ``cpu``), KFP components and Airflow's Kubernetes pods run them. CPU stages run on ``cpu``,
+    GPU stages on ``gpu``."""
+
+    cpu: str = "distil-pipeline:cpu"
+    gpu: str = "distil-pipeline:gpu"
+
+    def of(self, entry: Stage) -> str:
+        return self.gpu if is_gpu(entry) else self.cpu
+
+
+IMAGES = Images()
 
 
 def fan_out(entry: Stage) -> str | None:
@@ -75,16 +94,37 @@ def stage_doc(entry: Stage) -> str:
 
 
 def read_params_file(path: Path) -> dict[str, Any]:
-    """params.yaml as a mapping of stage sections; an absent file means every stage's defaults."""
+    """The params file as a mapping of stage sections; a missing or unreadable file is an error naming
+    it and ``DISTIL_PIPELINE_PARAMS`` (silently falling back to defaults would run the wrong pipeline)."""
     import yaml
 
     path = Path(path)
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    fix = f"set {PARAMS_ENV} to the params file's path (it defaults to <root>/params.yaml)"
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"params file {path} not found; {fix}") from None
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"params file {path} cannot be read ({str(err).splitlines()[0]}); {fix}") from err
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of stage sections, got {type(data).__name__}")
+        raise ConfigError(f"params file {path}: expected a mapping of stage sections, got {type(data).__name__}")
     return data
+
+
+def effective_params(params_file: Path, run_conf: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The params file with a run's conf merged over it key by key, and where each key came from.
+
+    A run conf of ``{"distill": {"max_steps": 4}}`` changes ``distill.max_steps``
+    and keeps every other key of the file's ``distill`` section.
+    """
+    from components.core.config import RUN_CONF, merge_params, params_file_source
+
+    conf = dict(run_conf or {})
+    for name, section in conf.items():
+        if name in known_params() and name != WORKERS_PARAM and section is not None and not isinstance(section, Mapping):
+            raise ConfigError(f"{RUN_CONF} [{name}]: expected an object (a mapping of the stage's keys, e.g. "
+                              f"{{\"{name}\": {{\"key\": value}}}}), got {section!r}")
+    return merge_params([(params_file_source(params_file), read_params_file(params_file)), (RUN_CONF, conf)])
 
 
 def stage_params(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -114,34 +154,48 @@ def check_params(params: Mapping[str, Any], extra: Iterable[str] = ()) -> None:
         raise ConfigError(f"unknown param(s) {', '.join(unknown)}; known params: {', '.join(sorted(known))}")
 
 
-def check_all_configs(params: Mapping[str, Any]) -> None:
-    """Build every stage's config from ``params``: the first unknown or ill-typed key fails, named."""
+def check_all_configs(params: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> None:
+    """Build every stage's config from ``params``: the first unknown or ill-typed key fails, named with
+    where it came from."""
     from components.core.invoke import stage_config
 
     check_params(params)
     for entry in STAGES:
-        stage_config(entry.name, params)
+        stage_config(entry.name, params, sources=sources)
 
 
 def run_from_params(name: str, inputs: Mapping[str, Path], dst: Path, params: Mapping[str, Any],
-                    rank: int | None = None, world_size: int | None = None, corpus: str | None = None) -> Any:
-    """Build the stage's config from ``params`` and run it: the same call the CLI makes."""
+                    rank: int | None = None, world_size: int | None = None, corpus: str | None = None,
+                    sources: Mapping[str, str] | None = None) -> Any:
+    """Build the stage's config from ``params`` (logging it, with where each key came from) and run it:
+    the same call the CLI makes."""
     from components.core.invoke import run_stage, stage_config
     from components.core.runner import RunOptions
 
     entry = REGISTRY[name]
-    cfg = stage_config(name, params)
+    cfg = stage_config(name, params, sources=sources, log_config=True)
     run = None
     if entry.shardable:
         run = RunOptions(rank=rank, world_size=world_size, groups=(corpus,) if corpus else ())
     return run_stage(name, {role: Path(path) for role, path in inputs.items()}, Path(dst), cfg, run)
 
 
-def stage_corpora(params: Mapping[str, Any]) -> list[str]:
+def output_state(dst: Path) -> str | None:
+    """A digest of what says a stage's output is finished and what it holds (its ``summary.json``, which
+    lists every file's hash, and its stage marker); None while there is neither. Equal before and after
+    a call: the call produced nothing new."""
+    from components.core.invoke import STAGE_MARKER
+    from components.core.shards import SUMMARY_FILE
+
+    parts = [p.read_bytes() for p in (Path(dst) / SUMMARY_FILE, Path(dst) / STAGE_MARKER) if p.is_file()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest() if parts else None
+
+
+def stage_corpora(params: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> list[str]:
     """The corpora ingest reads (its config's ``corpora``): the per-corpus fan-out."""
     from components.core.invoke import stage_config
 
-    return list(stage_config("ingest", params).corpora)
+    return list(stage_config("ingest", params, sources=sources).corpora)
 
 
 def workers(params: Mapping[str, Any]) -> int:

@@ -3,16 +3,22 @@
 Unknown keys are an error, never silently ignored; a missing key takes the
 dataclass default. Library code never reads params.yaml itself: the CLI does
 and passes the section in.
+
+Params can come in layers (the params file, then an orchestrator's run conf):
+``merge_params`` merges them key by key, a later layer over an earlier one, and
+records where each key's value came from, so errors and the logged effective
+config name the right place: ``params file <path>``, ``run conf``, ``default``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import types
 import typing
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, Iterable, Mapping, TypeVar
 
 import yaml
 
@@ -21,6 +27,7 @@ from components.core.errors import ConfigError
 C = TypeVar("C")
 log = logging.getLogger(__name__)
 # Keys an older release accepted that no longer mean anything: accepted with a deprecation line.
+DEFAULT_SOURCE, RUN_CONF = "default", "run conf"
 RETIRED_KEYS = {"shard_size": "output shards now follow the input's shards (ingest.shard_size sets their size)"}
 
 
@@ -34,34 +41,99 @@ def read_params(path: Path) -> dict[str, Any]:
     return data
 
 
-def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str) -> C:
-    """Build a frozen config dataclass from a mapping, rejecting unknown keys."""
+def params_file_source(path: Path | str) -> str:
+    """The source label of keys read from a params file."""
+    return f"params file {path}"
+
+
+def merge_params(layers: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge params layers (label, mapping), each over the ones before it, key by key at every depth.
+
+    Returns the merged params and, for every leaf (``section.key`` or
+    ``section.nested.key``), the label of the layer its value came from. A
+    layer that repeats the value already there leaves the earlier label.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for label, layer in layers:
+        _merge_into(values, sources, layer, label, "")
+    return values, sources
+
+
+def _merge_into(target: dict[str, Any], sources: dict[str, str], layer: Mapping[str, Any], label: str,
+                prefix: str) -> None:
+    for key, value in layer.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(target.get(key), Mapping):
+            target[key] = dict(target[key])
+            _merge_into(target[key], sources, value, label, f"{path}.")
+            continue
+        if key in target and target[key] == value:
+            continue
+        for old in [k for k in sources if k == path or k.startswith(f"{path}.")]:
+            del sources[old]
+        target[key] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
+        sources.update({leaf: label for leaf in leaves(value, path)})
+
+
+def leaves(value: Any, path: str) -> list[str]:
+    """The dotted paths of a value's leaves (a mapping's keys, at every depth; else the path itself)."""
+    if isinstance(value, Mapping) and value:
+        return [leaf for key, sub in value.items() for leaf in leaves(sub, f"{path}.{key}")]
+    return [path]
+
+
+def sub_sources(sources: Mapping[str, str] | None, prefix: str) -> dict[str, str] | None:
+    """The sources under ``prefix`` (a section or nested key), relative to it."""
+    if sources is None:
+        return None
+    return {k[len(prefix) + 1:]: v for k, v in sources.items() if k.startswith(f"{prefix}.")}
+
+
+def _where(where: str, sources: Mapping[str, str] | None, keys: Iterable[str]) -> str:
+    """``where`` prefixed with the source(s) of ``keys`` (``run conf [filter]``), when sources are known."""
+    if sources is None:
+        return where
+    labels = sorted({sources.get(k, next((v for s, v in sources.items() if s.startswith(f"{k}.")), DEFAULT_SOURCE))
+                     for k in keys}) or [DEFAULT_SOURCE]
+    return f"{' + '.join(labels)} {where}"
+
+
+def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str,
+                 sources: Mapping[str, str] | None = None) -> C:
+    """Build a frozen config dataclass from a mapping, rejecting unknown keys.
+
+    ``where`` names the section in errors; with ``sources`` (key -> the label of
+    where its value came from, see ``merge_params``) each error names the source too.
+    """
     section = dict(section or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in [k for k in section if k in RETIRED_KEYS and k not in fields]:
-        log.warning("%s: key %r is deprecated and ignored: %s", where, key, RETIRED_KEYS[key])
+        log.warning("%s: key %r is deprecated and ignored: %s", _where(where, sources, [key]), key, RETIRED_KEYS[key])
         del section[key]
     unknown = sorted(set(section) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(fields))}"
+            f"{_where(where, sources, unknown)}: unknown key(s) {', '.join(unknown)}; "
+            f"known keys: {', '.join(sorted(fields))}"
         )
     hints = typing.get_type_hints(cls)
-    values = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in section.items()}
+    values = {name: _coerce(hints[name], value, where, name, sources) for name, value in section.items()}
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}: {err}") from err
+        raise ConfigError(f"{_where(where, sources, section)}: {err}") from err
 
 
-def _coerce(hint: Any, value: Any, where: str) -> Any:
+def _coerce(hint: Any, value: Any, section_where: str, name: str, sources: Mapping[str, str] | None) -> Any:
+    where = f"{_where(section_where, sources, [name])}.{name}"
     if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X]: None, or an X
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None or len(options) != 1:
             return value
         hint = options[0]
     if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-        return build_config(hint, value, where)
+        return build_config(hint, value, f"{section_where}.{name}", sub_sources(sources, name))
     origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, (list, tuple)):
         return tuple(value)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from components.core.config import build_config
+from components.core.config import DEFAULT_SOURCE, build_config, leaves, sub_sources
+from components.core.errors import ConfigError
 from components.core.registry import Stage, stage as registered
 from components.core.code_deps import code_fingerprint
 from components.core.runner import RunOptions, hash_tree
@@ -27,28 +28,58 @@ STAGE_MARKER = f"{RUNNER_DIR}/stage.json"
 log = logging.getLogger(__name__)
 
 
-def params_section(entry: Stage, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The stage's params section, accepting (with a deprecation line) an old section name."""
-    if entry.name in params:
-        return dict(params[entry.name] or {})
-    for alias in entry.params_aliases:
-        if alias in params:
-            log.warning("params.yaml section %r is deprecated; rename it to %r", alias, entry.name)
-            return dict(params[alias] or {})
-    return {}
+def params_section(entry: Stage, params: Mapping[str, Any], sources: Mapping[str, str] | None = None
+                   ) -> tuple[str, dict[str, Any]]:
+    """The stage's params section and the name it goes by, accepting (with a deprecation line) an old
+    section name; a section that is not a mapping is an error naming it."""
+    name = next((n for n in (entry.name, *entry.params_aliases) if n in params), entry.name)
+    if name != entry.name:
+        log.warning("params section %r is deprecated; rename it to %r", name, entry.name)
+    section = params.get(name)
+    if section is not None and not isinstance(section, Mapping):
+        where = (sources or {}).get(name, "params file")
+        raise ConfigError(f"{where} [{name}]: expected an object (a mapping of {entry.name}'s keys, e.g. "
+                          f"{{\"{name}\": {{\"key\": value}}}}), got {section!r}")
+    return name, dict(section or {})
 
 
-def stage_config(name: str, params: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Any:
-    """The stage's frozen config from params.yaml and ``overrides`` (``key`` or ``nested.key`` -> value)."""
+def stage_config(name: str, params: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
+                 sources: Mapping[str, str] | None = None, log_config: bool = False) -> Any:
+    """The stage's frozen config from params and ``overrides`` (``key`` or ``nested.key`` -> value).
+
+    ``sources`` labels where each ``section.key`` came from (``merge_params``);
+    without it, the section's keys are labelled ``params file`` and overrides
+    ``command line``. Errors name the source of the offending key; with
+    ``log_config`` the effective config is logged, every key with its source.
+    """
     entry = registered(name)
-    section = params_section(entry, params)
+    section_name, section = params_section(entry, params, sources)
+    where = sub_sources(sources, section_name) if sources is not None else {
+        leaf: "params file" for key, value in section.items() for leaf in leaves(value, key)}
     for key, value in (overrides or {}).items():
         target = section
         *parents, leaf = key.split(".")
         for parent in parents:
             target = target.setdefault(parent, {})
         target[leaf] = value
-    return build_config(entry.config_class(), section, f"params.yaml [{entry.name}]")
+        where[key] = "command line"
+    cfg = build_config(entry.config_class(), section, f"[{entry.name}]", where)
+    if log_config:
+        log.info("%s: effective config (key = value  [where it came from]):\n%s", name,
+                 "\n".join(f"  {line}" for line in config_lines(cfg, where)))
+    return cfg
+
+
+def config_lines(cfg: Any, sources: Mapping[str, str], prefix: str = "") -> list[str]:
+    """``key = value  [source]`` for every field of a config (nested configs flattened as ``a.b``)."""
+    lines = []
+    for f in fields(cfg):
+        value, key = getattr(cfg, f.name), f"{prefix}{f.name}"
+        if is_dataclass(value):
+            lines += config_lines(value, sources, f"{key}.")
+        else:
+            lines.append(f"{key} = {value!r}  [{sources.get(key, DEFAULT_SOURCE)}]")
+    return lines
 
 
 def run_stage(name: str, inputs: Mapping[str, Path], dst: Path, cfg: Any, run: RunOptions | None = None) -> Any:

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -215,19 +216,46 @@ def _worker_main(step: ShardedStep, dst: Path, run: RunOptions, workers: int) ->
 
 
 def work_units(step: ShardedStep, dst: Path, units: Iterable[WorkUnit], config_fp: str) -> None:
-    """Process every unit that is not already committed with the same fingerprint."""
+    """Process every unit that is not already committed with the same fingerprint; log what was done."""
     units = list(units)
+    done, tally, start = {"committed": 0, "skipped": 0, "redone": 0}, Tally(), time.perf_counter()
     for unit in tqdm(units, desc=step.stage, unit="shard", disable=None):
         fingerprint = unit_fingerprint(config_fp, unit)
         if _committed(dst, unit.name, fingerprint):
+            done["skipped"] += 1
             continue
         with _unit_lock(dst, unit.name):
             if _committed(dst, unit.name, fingerprint):
+                done["skipped"] += 1
                 continue
+            redo = read_marker(dst, unit.name) is not None
             (dst / SUMMARY_FILE).unlink(missing_ok=True)  # the directory is changing: not finished any more
             out = UnitWriter(dst, unit, step.stage)
             step.run_unit(unit, out)
             _commit(dst, unit.name, fingerprint, out)
+            done["redone" if redo else "committed"] += 1
+            tally = Tally.merged([tally.to_dict(), out.tally.to_dict()])
+    log_units(step.stage, dst, len(units), done, tally, time.perf_counter() - start)
+
+
+def log_units(stage: str, dst: Path, total: int, done: dict[str, int], tally: Tally, seconds: float) -> None:
+    """One INFO line of what a call did: units new / skipped (current) / redone, and the records it processed."""
+    line = (f"{stage}: {total} unit(s) in {dst}: {done['committed']} done, {done['skipped']} skipped (already "
+            f"committed, same inputs and config), {done['redone']} redone (inputs or config changed)")
+    if done["committed"] or done["redone"]:
+        line += (f"; this call: {_records(tally)} in {seconds:.1f} s "
+                 f"({tally.records_in / max(seconds, 1e-9):.1f} records/s, "
+                 f"{tally.seconds_in / max(seconds, 1e-9):.1f} s of audio per s)")
+    else:
+        line += "; nothing to do"
+    log.info("%s", line)
+
+
+def _records(tally: Tally) -> str:
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.rejected_by_reason.items()))
+    return (f"records in {tally.records_in} / kept {tally.kept} / rejected {tally.rejected}"
+            f"{f' ({reasons})' if reasons else ''}, {tally.seconds_in / 3600:.4f} h of audio in, "
+            f"{tally.seconds_kept / 3600:.4f} h kept")
 
 
 def _marker_path(dst: Path, name: str) -> Path:
@@ -346,6 +374,7 @@ def finalise(step: ShardedStep, dst: Path, units: list[WorkUnit], config_fp: str
     write_dataset_card(dst, step.stage, sorted(p for m in markers for p in m["files"]))
     report.content_hashes = _content_hashes(dst, markers)
     write_atomic(dst / SUMMARY_FILE, report.to_json().encode())
+    log.info("%s: %s finished, %d unit(s) merged: %s", step.stage, dst, len(units), _records(tally))
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ def load_whisper(model_dir: Path, precision: str = "float32"):
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_progress_bars()
     check_whisper_dir(model_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch_dtype(precision, device)
@@ -143,8 +144,20 @@ def audio_seconds(records: list[dict[str, Any]]) -> float:
     return float(np.sum([r["duration"] for r in records]))
 
 
+def quiet_progress_bars() -> None:
+    """Transformers' and the Hub's progress bars ("Loading weights", "Writing model shards") only on a
+    terminal: an orchestrator logs every stderr line as an error."""
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    if not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
+        disable_progress_bars()
+
+
 def save_whisper(model, processor, out: Path) -> None:
     """Save weights, processor and generation config (kept as set, not re-derived from the model config)."""
     model.generation_config._from_model_config = False
+    quiet_progress_bars()
     model.save_pretrained(out)
     processor.save_pretrained(out)

@@ -65,7 +65,8 @@ def make_demo_data(out: Path, cfg: DemoDataConfig) -> dict[str, Any]:
 def _render_all(jobs: list[Utterance]) -> dict[Utterance, tuple[Any, float]]:
     workers = max(2, min(8, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = tqdm(pool.map(_render_one, jobs), total=len(jobs), desc="demo-data", unit="clip")
+        results = tqdm(pool.map(_render_one, jobs), total=len(jobs), desc="demo-data", unit="clip",
+                       disable=None)  # a bar on a terminal only (an orchestrator logs stderr as errors)
         return dict(zip(jobs, results))
 
 
