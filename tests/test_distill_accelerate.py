@@ -30,15 +30,18 @@ def _log(out: Path) -> list[dict[str, float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("regularisers", [[], ["mask_time_prob=0.3", "mask_feature_prob=0.2", "bpe_dropout=0.3"]],
+                         ids=["plain", "spec-augment-and-bpe-dropout"])
 def test_two_processes_match_one_process_at_the_same_global_batch(tiny_whisper_dir: Path, spoken_train: list,
-                                                                   tmp_path: Path) -> None:
+                                                                   tmp_path: Path, regularisers: list) -> None:
     init_student(tiny_whisper_dir, tmp_path / "init", StudentConfig(decoder_layers=2))
     layers = training_layers(tmp_path, spoken_train)
-    single = distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "one", *SETTINGS)
+    settings = SETTINGS + regularisers
+    single = distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "one", *settings)
     subprocess.run(single, check=True, capture_output=True)
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_cpu_threads_per_process", "1", "--main_process_port", str(_free_port()), "-m", "components.cli"]
-    double = launch + distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "two", *SETTINGS)[3:]
+    double = launch + distill_cli(layers, tiny_whisper_dir, tmp_path / "init", tmp_path / "two", *settings)[3:]
     run = subprocess.run(double, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert run.returncode == 0, run.stderr[-3000:]
     one, two = _log(tmp_path / "one"), _log(tmp_path / "two")

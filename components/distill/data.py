@@ -25,6 +25,7 @@ import torch
 from components.core.audio import decode_audio_bytes
 from components.core.errors import PipelineError
 from components.core.transcribe import log_mel
+from components.distill.augment import frame_count
 from components.distill.labels import sequence, shift
 from components.distill.records import Example
 
@@ -146,17 +147,20 @@ class BatchStream(torch.utils.data.IterableDataset):
 
     ``prefixes`` maps (language, task, timestamped) to the task prefix ids;
     ``tokens`` gives the end and start-of-prev ids; ``cache`` is an optional
-    ``EncoderCache`` (items found there need no audio decoding).
+    ``EncoderCache`` (items found there need no audio decoding, unless
+    ``all_features``: SpecAugment needs every item's features); ``bpe`` an
+    optional ``BpeDropout`` whose re-spelt labels stay within ``max_label_length``.
     """
 
     def __init__(self, examples: list[Example], spec: PlanSpec, start: int, normalised: Path, feature_extractor,
-                 prefixes: dict, tokens, rank: int = 0, world: int = 1, cache=None) -> None:
+                 prefixes: dict, tokens, rank: int = 0, world: int = 1, cache=None, all_features: bool = False,
+                 bpe=None, max_label_length: int = MAX_TARGET_POSITIONS) -> None:
         super().__init__()
         if spec.batch_size % world:
             raise PipelineError(f"distill.batch_size={spec.batch_size} must divide by the {world} processes")
         self.examples, self.spec, self.start, self.rank, self.world = examples, spec, start, rank, world
         self.normalised, self.features, self.prefixes, self.tokens = Path(normalised), feature_extractor, prefixes, tokens
-        self.cache = cache
+        self.cache, self.all_features, self.bpe, self.max_label_length = cache, all_features, bpe, max_label_length
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = torch.utils.data.get_worker_info()
@@ -165,27 +169,33 @@ class BatchStream(torch.utils.data.IterableDataset):
         share = self.spec.batch_size // self.world
         for b, items in enumerate(islice(batch_plan(self.examples, self.spec), self.start, None)):
             if b % workers == worker:
-                yield self.load(items[self.rank * share:(self.rank + 1) * share], reader)
+                yield self.load(items[self.rank * share:(self.rank + 1) * share], reader, self.start + b)
 
-    def token_rows(self, items: list[Item]) -> list[tuple[list[int], int]]:
-        """(sequence, masked prefix length) per item, the prompt cut to fit 448 positions."""
+    def token_rows(self, items: list[Item], step: int = 0) -> list[tuple[list[int], int]]:
+        """(sequence, masked prefix length) per item, the prompt cut to fit 448 positions; labels re-spelt
+        by BPE dropout when it is on (step: the global batch's index, for its draws)."""
         rows = []
-        for item in items:
+        first = self.rank * (self.spec.batch_size // self.world)
+        for slot, item in enumerate(items, start=first):
             ex = self.examples[item.index]
             body = list(ex.timed if item.timed else ex.plain)
             prefix = self.prefixes[(ex.language, ex.task, item.timed)]
+            if self.bpe is not None:
+                respelt = self.bpe.apply(body, self.bpe.rng(step, slot))
+                body = respelt if len(prefix) + len(respelt) <= self.max_label_length else body
             room = MAX_TARGET_POSITIONS - len(prefix) - len(body) - 2
             prompt = list(ex.previous[-room:]) if item.prompt and room > 0 else None
             rows.append(sequence(prefix, body, self.tokens.end, prompt, self.tokens.start_of_prev))
         return rows
 
-    def load(self, items: list[Item], reader: AudioReader) -> dict[str, Any]:
-        """One batch: cached encoder outputs where the cache has them, features of the other items' audio,
-        and the padded decoder inputs and labels."""
+    def load(self, items: list[Item], reader: AudioReader, step: int = 0) -> dict[str, Any]:
+        """One batch: cached encoder outputs where the cache has them, features of the other items' audio
+        (of every item with ``all_features``: ``featured`` lists which), their frame counts, and the padded
+        decoder inputs and labels."""
         examples = [self.examples[i.index] for i in items]
         cached = [self.cache.get(ex.id) if self.cache else None for ex in examples]
-        audio = [reader.samples(ex.shard, ex.row) for ex, hit in zip(examples, cached) if hit is None]
-        features = log_mel(self.features, audio)
-        inputs, labels = collate_sequences(self.token_rows(items), self.tokens.end)
-        return {"ids": [ex.id for ex in examples], "cached": cached, "features": features, "inputs": inputs,
-                "labels": labels}
+        featured = [i for i, hit in enumerate(cached) if hit is None or self.all_features]
+        audio = [reader.samples(examples[i].shard, examples[i].row) for i in featured]
+        inputs, labels = collate_sequences(self.token_rows(items, step), self.tokens.end)
+        return {"ids": [ex.id for ex in examples], "cached": cached, "features": log_mel(self.features, audio),
+                "featured": featured, "frames": [frame_count(a) for a in audio], "inputs": inputs, "labels": labels}

@@ -63,9 +63,12 @@ def setup_models(teacher_dir: Path, student_dir: Path, cfg, acc):
 
 def freeze_decoder_embeddings(student, cfg) -> None:
     """Freeze the decoder's learned position embeddings (``freeze_embed_positions``), as distil-whisper's
-    training commands do (measured on the demo in docs/distillation.md)."""
+    training commands do, and its token embeddings (``freeze_embed_tokens``; the output projection is tied
+    to them, so it stays frozen too). Measured on the demo in docs/distillation.md."""
     if cfg.freeze_embed_positions:
         student.model.decoder.embed_positions.requires_grad_(False)
+    if cfg.freeze_embed_tokens:
+        student.model.decoder.embed_tokens.requires_grad_(False)
 
 
 def make_optimiser(student, cfg, device):

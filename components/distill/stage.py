@@ -18,6 +18,7 @@ from components.core.errors import PipelineError
 from components.core.outputs import staged_output, write_json
 from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill import checkpoint as ckpt
+from components.distill.augment import BpeDropout, SpecAugment
 from components.distill.curves import write_curves
 from components.distill.encoder_cache import EncoderCache
 from components.distill.labels import MULTILINGUAL_VOCAB, LabelTokens, prefix_ids
@@ -65,6 +66,12 @@ class DistillConfig:
     gradient_checkpointing: bool = False
     encoder_cache_mb: int = 0           # on-disk fp16 encoder-output cache bound per process; 0: off
     freeze_embed_positions: bool = True  # decoder position embeddings frozen (distil-whisper's README commands)
+    freeze_embed_tokens: bool = False   # decoder token embeddings frozen (tied to the output projection)
+    mask_time_prob: float = 0.0         # SpecAugment on the student's input: share of speech frames masked
+    mask_time_length: int = 10          # frames per time mask
+    mask_feature_prob: float = 0.0      # share of mel bins masked
+    mask_feature_length: int = 10       # mel bins per feature mask
+    bpe_dropout: float = 0.0            # probability of undoing each BPE merge of a label token
 
 
 def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_size: int, language: str,
@@ -85,8 +92,10 @@ def _stream_args(index: Index, tokens: LabelTokens, processor, normalised: Path,
                 for lang, task in keys for timed in (False, True)}
     spec = PlanSpec(cfg.batch_size, cfg.seed, dict(cfg.corpus_weights), cfg.timestamp_probability,
                     cfg.condition_on_prev_probability, cfg.bucket_batches)
+    bpe = BpeDropout(processor.tokenizer, cfg.bpe_dropout, cfg.seed) if cfg.bpe_dropout > 0 else None
     return {"examples": index.train, "spec": spec, "normalised": normalised,
-            "feature_extractor": processor.feature_extractor, "prefixes": prefixes, "tokens": tokens, "cache": cache}
+            "feature_extractor": processor.feature_extractor, "prefixes": prefixes, "tokens": tokens, "cache": cache,
+            "all_features": SpecAugment.from_config(cfg).on, "bpe": bpe, "max_label_length": cfg.max_label_length}
 
 
 def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, normalised: Path, dst: Path,

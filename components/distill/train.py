@@ -17,6 +17,7 @@ import torch
 
 from components.core.errors import PipelineError
 from components.distill import checkpoint as ckpt
+from components.distill.augment import SpecAugment
 from components.distill.data import BatchStream, PlanSpec
 from components.distill.loss import distillation_loss
 from components.distill.validate import validation_wer
@@ -51,6 +52,7 @@ class Trainer:
     def __init__(self, cfg, acc, models: Models, stream_args: dict, validation: list, normalised: Path,
                  root: Path, meta: dict) -> None:
         self.cfg, self.acc, self.m, self.stream_args = cfg, acc, models, stream_args
+        self.augment = SpecAugment.from_config(cfg)
         self.validation, self.normalised, self.root, self.meta = validation, normalised, root, meta
         self.progress = Progress()
         self.step_seconds: list[float] = []  # wall time per step, data loading included (not checkpointed)
@@ -83,29 +85,43 @@ class Trainer:
                                            generator=torch.Generator().manual_seed(spec.seed),
                                            persistent_workers=False)
 
+    def encoder_pass(self, features: torch.Tensor) -> torch.Tensor:
+        """The frozen encoder's last hidden states for a feature batch."""
+        with torch.no_grad(), self.acc.autocast():
+            return self.model.model.encoder(features.to(self.acc.device)).last_hidden_state
+
     def encode(self, batch: dict) -> torch.Tensor:
         """The frozen encoder's outputs for the batch: from the cache, else one pass (then cached)."""
         cache = self.stream_args.get("cache")
-        fresh: list[torch.Tensor] = []
-        if batch["features"] is not None:
-            with torch.no_grad(), self.acc.autocast():
-                out = self.model.model.encoder(batch["features"].to(self.acc.device)).last_hidden_state
-            fresh = list(out.half() if cache else out)
-            missing = [i for i, hit in zip(batch["ids"], batch["cached"]) if hit is None]
-            for record_id, hidden in zip(missing, fresh if cache else []):
-                cache.put(record_id, hidden)
-        rows = iter(fresh)
-        hidden = [hit.to(self.acc.device) if hit is not None else next(rows) for hit in batch["cached"]]
+        missing = [i for i, hit in enumerate(batch["cached"]) if hit is None]
+        fresh: dict[int, torch.Tensor] = {}
+        if missing:
+            rows = [batch["featured"].index(i) for i in missing]
+            out = self.encoder_pass(batch["features"][rows])
+            fresh = dict(zip(missing, out.half() if cache else out))
+            for i in missing if cache else []:
+                cache.put(batch["ids"][i], fresh[i])
+        hidden = [hit.to(self.acc.device) if hit is not None else fresh[i] for i, hit in enumerate(batch["cached"])]
         return torch.stack(hidden).float()
 
+    def student_encode(self, batch: dict, clean: torch.Tensor) -> torch.Tensor:
+        """The student's encoder output: ``clean`` (the teacher's), or that of SpecAugment-masked features."""
+        if not self.augment.on:
+            return clean
+        draws = self.augment.draw(self.cfg.batch_size, batch["features"].shape[1])
+        first = self.acc.process_index * (self.cfg.batch_size // self.acc.num_processes)
+        return self.encoder_pass(self.augment.apply(batch["features"], batch["frames"], draws, first)).float()
+
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        """Loss of one batch: one encoder pass, shared by the student and the teacher's decoder."""
+        """Loss of one batch: one encoder pass shared by the student and the teacher's decoder (a second one on
+        masked features when SpecAugment is on: the teacher reads the clean output)."""
         inputs, labels = batch["inputs"].to(self.acc.device), batch["labels"].to(self.acc.device)
         hidden = self.encode(batch)
         with torch.no_grad(), self.acc.autocast():
             teacher_hidden = self.m.teacher.model.decoder(input_ids=inputs, encoder_hidden_states=hidden).last_hidden_state
         with self.acc.autocast():
-            logits = self.m.student(encoder_outputs=(hidden,), decoder_input_ids=inputs).logits
+            student_hidden = self.student_encode(batch, hidden)
+            logits = self.m.student(encoder_outputs=(student_hidden,), decoder_input_ids=inputs).logits
         teacher_logits = lambda s: self.m.teacher.proj_out(teacher_hidden[:, s])  # noqa: E731
         return distillation_loss(logits, teacher_logits, labels, self.cfg.ce_weight, self.cfg.kl_weight,
                                  self.cfg.temperature, self.cfg.kl_chunk_size or None)
