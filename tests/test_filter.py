@@ -1,4 +1,4 @@
-"""filter: kept exactly when WER < threshold; every drop has a reason; GE gates the kept set."""
+"""filter: kept exactly when WER < threshold; every drop has a reason; gates 2 and 3 report and block."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from components.core.errors import PipelineError
 from components.core.manifest import read_records, read_rejected
 from components.core.steps import write_records
-from components.filter.expectations import validate_filtered
+from components.filter.quality import FilterGateConfig
 from components.filter.stage import WerFilterConfig, filter_by_wer, judge
 from components.core.wer import corpus_wer, word_errors
 
@@ -48,13 +48,19 @@ def test_filter_writes_kept_ids_with_wer_rejected_summary_and_validation(tmp_pat
     rows = [_labelled(i, REFERENCE) for i in range(3)] + [_labelled(9, "something else entirely")]
     rows.append(_labelled(10, "hello", text="[noise]"))
     labels, normalised = _layers(tmp_path, rows)
-    report = filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig(min_kept_fraction=0.1))
+    lenient = FilterGateConfig(max_rate_outliers=0.5)   # "hello" in 3 s is too slow a label for the defaults
+    report = filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig(min_kept_fraction=0.1, gate=lenient))
     assert read_records(tmp_path / "out") == [{"id": f"tedlium/{i}", "wer": 0.0} for i in range(3)]
     reasons = {r.id: r.reason for r in read_rejected(tmp_path / "out")}
     assert reasons == {"tedlium/9": "wer_above_threshold", "tedlium/10": "empty_reference"}
     assert report.kept + report.rejected == report.records_in == 5
-    validation = json.loads((tmp_path / "out" / "validation.json").read_text())
-    assert validation["success"] and len(validation["results"]) >= 6
+    quality = json.loads((tmp_path / "out" / "quality.json").read_text())
+    assert quality["gates"]["labels"]["ok"] == quality["gates"]["training"]["ok"] == 1
+    assert quality["corpora"]["tedlium"]["retention"] == 0.6
+    for name in ("report.html", "report.md", "retention.png", "retention.csv", "wer_histogram.png",
+                 "wer_histogram.csv"):
+        assert (tmp_path / "out" / name).is_file(), name
+    assert "Gate 3: the training-ready set: passed" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_too_few_survivors_leave_the_stage_unfinished(tmp_path: Path) -> None:
@@ -71,15 +77,32 @@ def test_a_threshold_change_stores_kilobytes_not_audio(tmp_path: Path) -> None:
     labels, normalised = _layers(tmp_path, rows)
     for threshold in (0.1, 0.5):
         filter_by_wer(labels, normalised, tmp_path / f"out{threshold}", WerFilterConfig(wer_threshold=threshold))
-        size = sum(p.stat().st_size for p in (tmp_path / f"out{threshold}").rglob("*") if p.is_file())
-        assert size < 20_000
+        pages = ("report.html", "retention.png", "wer_histogram.png")   # a fixed ~50 KB, not per record
+        data = [p for p in (tmp_path / f"out{threshold}").rglob("*") if p.is_file() and p.name not in pages]
+        assert sum(p.stat().st_size for p in data) < 20_000
 
 
-def test_expectations_catch_a_broken_kept_set() -> None:
-    rows = [{"id": "tedlium/1", "text": "a", "pseudo_label": "a", "wer": 0.0, "duration": 2.0},
-            {"id": "tedlium/1", "text": "b", "pseudo_label": "", "wer": 0.4, "duration": 45.0}]
-    result = validate_filtered(rows, threshold=0.1)
-    failed = {r["expectation"] for r in result["results"] if not r["success"]}
-    assert not result["success"]
-    assert {"expect_column_values_to_be_unique", "expect_column_values_to_be_between",
-            "expect_column_value_lengths_to_be_between"} <= failed
+def test_a_failed_gate_leaves_the_stage_unfinished_with_one_line(tmp_path: Path) -> None:
+    loop = "the cat sat on the warm mat by the door " + "thank you " * 6
+    rows = [_labelled(i, REFERENCE) for i in range(6)] + [{**_labelled(7, loop), "duration": 8.0}]
+    labels, normalised = _layers(tmp_path, rows)
+    with pytest.raises(PipelineError) as err:
+        filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig())
+    line = str(err.value)
+    assert "\n" not in line and line.startswith("gate labels failed: no_repetition_loops")
+    assert "in corpus tedlium: 1 row, e.g. tedlium/7" in line and str(tmp_path / "out" / "report.html") in line
+    assert not (tmp_path / "out" / "summary.json").exists()
+    assert "FAILED" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_training_record_that_is_an_evaluation_record_fails_gate_3(tmp_path: Path) -> None:
+    rows = [_labelled(i, REFERENCE) for i in range(3)]
+    labels, normalised = _layers(tmp_path, rows)
+    write_records(tmp_path / "eval", [{**_labelled(0, REFERENCE), "id": "ami_ihm/x", "corpus": "ami_ihm",
+                                       "split": "test"}])
+    cfg = WerFilterConfig(gate=FilterGateConfig(eval_sets=(f"{tmp_path / 'eval'}:test",)))
+    with pytest.raises(PipelineError, match=r"gate training failed: no_transcript_leak_into_evaluation .* 3 rows, "
+                                            r"e\.g\. tedlium/0, tedlium/1, tedlium/2"):
+        filter_by_wer(labels, normalised, tmp_path / "out", cfg)
+    warn = WerFilterConfig(gate=FilterGateConfig(eval_sets=cfg.gate.eval_sets, leak_severity="warn"))
+    assert filter_by_wer(labels, normalised, tmp_path / "out", warn).kept == 3

@@ -49,7 +49,7 @@ class Stage:
     artifact: str = "dataset"           # dataset | model | raw | evaluation | release
     network: bool = False               # touches the network: orchestrators retry it with back-off
     always_run: bool = False            # never skipped as current (its effect is outside its output)
-    reports: dict[str, str] = field(default_factory=dict)  # file in the output -> metric | plot
+    reports: dict[str, str] = field(default_factory=dict)  # file in the output -> metric | plot | report
     option_params: dict[str, str] = field(default_factory=dict)  # CLI option -> config key it sets
     aliases: tuple[str, ...] = ()       # old CLI spellings, still accepted with a deprecation line
     params_aliases: tuple[str, ...] = ()  # old params.yaml section names, likewise
@@ -76,6 +76,8 @@ def load_target(target: str) -> Any:
 
 FAN_OUT_AXES = ("corpus", "rank")  # one task per corpus (ingest's groups) or per shard rank
 GPU = Resources(accelerator="gpu", memory_gb=32, cpus=8)
+# A gated stage's report (one HTML page, its Markdown) and metrics: copied to data/reports/<stage>/ for DVC.
+GATE_REPORTS = {"quality.json": "metric", "report.html": "report", "report.md": "report"}
 
 STAGES: tuple[Stage, ...] = (
     Stage("make_demo_data", "write miniature corpora in their native release layouts, spoken by espeak-ng",
@@ -91,15 +93,18 @@ STAGES: tuple[Stage, ...] = (
           fan_out="corpus"),
     Stage("normalise", "16 kHz mono FLAC written once, duration bounds, corpus text rules, packing",
           "components.normalise.stage:normalise", "components.normalise.stage:NormaliseConfig",
-          output="data/normalised", shardable=True, fan_out="corpus",
+          output="data/normalised", shardable=True, fan_out="corpus", reports=GATE_REPORTS,
           inputs=(Input("src", "ingest", "ingested manifests"), Input("raw", "make_demo_data", "raw corpora"))),
     Stage("pseudo_label", "the teacher transcribes the train/validation shards (greedy, batched)",
           "components.pseudo_label.stage:pseudo_label", "components.pseudo_label.stage:PseudoLabelConfig",
           output="data/pseudo_labelled", shardable=True, fan_out="rank", resources=GPU, aliases=("pseudo-label",),
           inputs=(Input("src", "normalise", "normalised audio"), Input("teacher", "import_teacher", "teacher model"))),
-    Stage("filter", "keep samples with WER(normalised pseudo-label, normalised reference) < threshold; GX gate",
+    Stage("filter", "keep samples whose error rate (WER, or CER for unspaced scripts) is below the threshold; "
+          "gates on the labels and the training-ready set",
           "components.filter.stage:filter_by_wer", "components.filter.stage:WerFilterConfig",
           output="data/filtered", shardable=True,
+          reports={**GATE_REPORTS, "retention.csv": "plot", "wer_histogram.csv": "plot", "retention.png": "plot",
+                   "wer_histogram.png": "plot"},
           inputs=(Input("src", "pseudo_label", "pseudo-labels"), Input("normalised", "normalise", "references"))),
     Stage("init_student", "teacher encoder + maximally spaced decoder layers",
           "components.student.stage:init_student", "components.student.stage:StudentConfig",

@@ -1,17 +1,25 @@
-"""Text normalisation: Whisper's English normaliser for WER, and per-corpus rules.
+"""Text normalisation: Whisper's normalisers for error rates, and per-corpus rules.
 
 Corpus rules turn a corpus's native transcription conventions (upper case,
 ``<unk>``, split contractions, punctuation tags) into plain written text; the
-Whisper English normaliser is applied to both sides of every WER comparison.
+Whisper English normaliser is applied to both sides of every English error-rate
+comparison, and Whisper's basic (language-independent) normaliser to every other
+language (``normalise_for_language``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Callable
 
 _SPACES = re.compile(r"\s+")
+_BRACKETED = re.compile(r"[<\[][^>\]]*[>\]]|\([^)]+?\)")
+# Languages written without spaces between words: their error rate is per character (CER).
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue"})
+LANGUAGE_NAMES = {"english": "en", "chinese": "zh", "japanese": "ja", "thai": "th", "lao": "lo", "khmer": "km",
+                  "burmese": "my", "myanmar": "my", "tibetan": "bo", "cantonese": "yue"}
 
 
 @lru_cache(maxsize=1)
@@ -24,6 +32,48 @@ def _whisper_normalizer() -> Callable[[str], str]:
 def normalise_for_wer(text: str) -> str:
     """Whisper's English text normaliser (lower case, spelling, numbers, no punctuation)."""
     return _SPACES.sub(" ", _whisper_normalizer()(text)).strip()
+
+
+def language_code(language: str | None) -> str:
+    """``en`` for None (English-only teachers write no language), else the lower-case code of a code or name."""
+    if not language:
+        return "en"
+    language = language.strip().lower().strip("<|>")
+    return LANGUAGE_NAMES.get(language, language)
+
+
+def is_unspaced(language: str | None) -> bool:
+    """True for languages written without spaces between words (zh, ja, th, ...)."""
+    return language_code(language) in UNSPACED_LANGUAGES
+
+
+def basic_normalise(text: str) -> str:
+    """Whisper's basic normaliser: lower case, bracketed spans dropped, symbols and punctuation to spaces.
+
+    One deviation: combining marks (Unicode category M) are kept. Whisper's
+    ``BasicTextNormalizer`` turns them into spaces, which splits every
+    Devanagari, Thai or Tamil word at its vowel signs (``नमस्ते`` -> ``नमस त``).
+    """
+    text = _BRACKETED.sub(" ", unicodedata.normalize("NFKC", text.lower()))
+    text = "".join(" " if unicodedata.category(c)[0] in "SP" else c for c in text)
+    return _collapse(text)
+
+
+def normalise_for_language(text: str, language: str | None) -> str:
+    """Whisper's English normaliser for English (``None`` counts as English), the basic one otherwise."""
+    return normalise_for_wer(text) if language_code(language) == "en" else basic_normalise(text)
+
+
+def is_all_uppercase(text: str) -> bool:
+    """True when a text in a cased script is written entirely in capitals (distil-whisper drops such labels).
+
+    Only cased letters count, and only when they are at least half of the
+    letters, so a label in a script without case (Hindi, Japanese, Chinese)
+    is never all upper case, not even with a Latin acronym in it.
+    """
+    letters = [c for c in text if c.isalpha()]
+    cased = [c for c in letters if c.lower() != c.upper()]
+    return len(cased) >= 2 and 2 * len(cased) >= len(letters) and all(c.isupper() for c in cased)
 
 
 def _collapse(text: str) -> str:

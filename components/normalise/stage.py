@@ -19,6 +19,7 @@ from components.core.shards import StageDir, shard_group
 from components.core.sources import read_source, source_file
 from components.core.text import corpus_text
 from components.normalise.packing import iter_windows, pack_window
+from components.normalise.quality import NormalisedGateConfig, run_gate
 
 STAGE = "normalise"
 
@@ -38,6 +39,7 @@ class NormaliseConfig:
     max_window_s: float = 30.0
     pack_splits: tuple[str, ...] = ("train",)
     audio_checks: AudioLimits = field(default_factory=AudioLimits)  # truncated, silent, clipped audio
+    gate: NormalisedGateConfig | None = None  # gate 1 on the normalised set; params.yaml switches it on
 
     def __post_init__(self) -> None:
         if not 0 < self.min_duration_s < self.max_duration_s <= 30.0:
@@ -138,6 +140,10 @@ class NormaliseStep:
                 yield result
 
     def finish(self, dst: Path, report: StageReport, markers: list[dict[str, Any]]) -> dict[str, Any]:
+        """Gate 1 on the whole normalised set: a failure leaves the stage unfinished."""
+        if self.config.gate is not None:
+            run_gate(dst, self.config.gate, self.config.max_duration_s,
+                     sorted(self.src.summary.get("by_corpus", {})))
         return {}
 
 
@@ -151,5 +157,9 @@ def normalise(src: Path, raw: Path, dst: Path, cfg: NormaliseConfig, run: RunOpt
     ``pack_splits`` are packed, within each shard, into windows of at most
     ``max_window_s`` of one speaker (column ``members`` lists the utterance ids).
     The audio is written here once; later stages store only what they add.
+    At the end, when ``gate`` is set (params.yaml sets it), gate 1
+    (``components/core/gates/suites/normalised.*.json``) checks
+    the whole set, leaks between splits included, and writes ``report.html``,
+    ``report.md`` and ``quality.json``; a failed check leaves the stage unfinished.
     """
     return run_sharded(NormaliseStep(src, raw, cfg), Path(dst), run)
