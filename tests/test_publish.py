@@ -152,7 +152,6 @@ def test_first_release_then_a_republish_that_changes_nothing(hub: HubStandIn, st
     caplog.set_level("DEBUG")
     cfg = build_config(PublishConfig, CFG, "publish")
     first = publish(student, evaluation(tmp_path / "eval"), tmp_path / "release", cfg)
-    print("\n".join(hub.requests))
     assert first["status"] == "published" and _normalised(hub.requests) == FIRST_RELEASE
     repo = hub.repos["me/distil-demo"]
     assert repo.head == first["commit"] and repo.tags == {first["tag"]: first["commit"]}

@@ -22,9 +22,14 @@ class IngestConfig:
     splits: tuple[str, ...] = ("train", "test")
     groups_per_shard: int = 64   # source groups (transcript files, talks, TSVs, meetings) per work unit
     shard_size: int = 500        # records per output file
+    held_out: tuple[str, ...] = ()  # corpora kept for their test split only (out-of-distribution evaluation)
 
     def __post_init__(self) -> None:
         check_corpora(self.corpora)
+        check_corpora(self.held_out)  # a known corpus; one not in ``corpora`` is simply not read
+        if set(self.held_out) & set(self.corpora) and "test" not in self.splits:
+            raise ConfigError(f"ingest.held_out: a held-out corpus keeps its test split only, so ingest.splits "
+                              f"needs 'test' (held_out: {', '.join(self.held_out)})")
         unknown = [s for s in self.splits if s not in SPLITS]
         if unknown:
             raise ConfigError(f"ingest.splits: unknown split(s) {', '.join(unknown)}; known: {', '.join(SPLITS)}")
@@ -81,11 +86,16 @@ class IngestStep:
             out.reject(Rejection(item["id"], item["corpus"], STAGE, "split_not_selected",
                                  f"{item['source']}: split {item['split']} not in {list(self.config.splits)}"))
             return None
+        if item["corpus"] in self.config.held_out and item["split"] != "test":
+            out.reject(Rejection(item["id"], item["corpus"], STAGE, "held_out_corpus",
+                                 f"{item['source']}: {item['corpus']} is held out (test split only, never trained on)"))
+            return None
         out.keep(item)
         return dict(item)
 
     def finish(self, dst: Path, report: StageReport, markers: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"corpora": list(self.config.corpora), "splits": list(self.config.splits)}
+        held_out = {"held_out": list(self.config.held_out)} if self.config.held_out else {}
+        return {"corpora": list(self.config.corpora), "splits": list(self.config.splits), **held_out}
 
 
 def ingest(raw: Path, dst: Path, cfg: IngestConfig, run: RunOptions = RunOptions()) -> StageReport | None:
@@ -94,7 +104,9 @@ def ingest(raw: Path, dst: Path, cfg: IngestConfig, run: RunOptions = RunOptions
     Writes ``<split>/<corpus>-<unit>-<part>.parquet`` manifests (fields ``id,
     corpus, split, source, offset, duration, text, speaker``; audio stays where
     it is), ``rejected.parquet`` (reader problems plus ``split_not_selected``)
-    and ``summary.json``. Every item a reader yields is kept or rejected.
+    and ``summary.json``. Every item a reader yields is kept or rejected. A
+    corpus in ``cfg.held_out`` keeps its test split only (its other records are
+    rejected as ``held_out_corpus``): an out-of-distribution evaluation set.
     """
     check_corpora(cfg.corpora)
     return run_sharded(IngestStep(raw, cfg), Path(dst), run)
