@@ -121,6 +121,28 @@ def test_each_stage_output_is_an_asset_and_params_mirror_params_yaml(dag: Any,
     assert set(dag.params.keys()) <= set(known_params())
 
 
+def test_the_dag_docs_name_the_data_root_and_the_params_file_in_full(dag: Any,
+                                                                   airflow_settings: dict[str, str]) -> None:
+    root = Path(airflow_settings["DISTIL_PIPELINE_ROOT"]).resolve()
+    params = Path(airflow_settings["DISTIL_PIPELINE_PARAMS"]).resolve()
+    assert f"`{root}/`" in dag.doc_md and f"`{params}`" in dag.doc_md
+    assert "Trigger DAG w/ config" not in dag.doc_md + (ROOT / "docs" / "airflow.md").read_text()
+
+
+def test_mapped_tasks_are_labelled_by_their_corpus_or_rank_and_a_skipped_stage_does_not_skip_the_next(
+        dag: Any) -> None:
+    tasks = {t.task_id: t for t in dag.tasks}
+    for name, axis in FAN_OUT.items():
+        assert tasks[f"{name}_{axis}"].map_index_template == "{{ map_label }}"
+    for entry in STAGES:
+        assert tasks[entry.name].trigger_rule == "none_failed", entry.name
+
+
+def test_the_airflow_home_the_docs_use_is_ignored_by_git() -> None:
+    assert "AIRFLOW_HOME=$PWD/.airflow" in (ROOT / "docs" / "airflow.md").read_text()
+    assert subprocess.run(["git", "check-ignore", "-q", ".airflow/airflow.db"], cwd=ROOT).returncode == 0
+
+
 KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: test, cluster: {server: "https://127.0.0.1:6443"}}]

@@ -218,3 +218,20 @@ def test_make_image_is_not_part_of_make_test():
     assert os.access(script, os.X_OK)
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_adapter_names_the_images_the_dockerfiles_build():
+    """One place for image names (``IMAGES``): what ``make image`` and the Dockerfiles tag, what KFP
+    components and Airflow's Kubernetes pods run, and what the docs tell users to build."""
+    from components.adapters.airflow import Settings
+    from components.adapters.orchestration import IMAGES
+
+    built = {path.stem: re.search(r"-t (\S+) \.", path.read_text(encoding="utf-8")).group(1) for path in DOCKERFILES}
+    assert built["cpu"] == IMAGES.cpu and built["cuda"] == IMAGES.gpu
+    assert re.search(r"IMAGE=\$\{IMAGE:-(\S+)\}", (CONTAINERS / "make_image.sh").read_text()).group(1) == IMAGES.cpu
+    assert Settings.from_env(ROOT, {}).image == IMAGES.gpu
+    compiled = (ROOT / "pipelines" / "distil_whisper.yaml").read_text(encoding="utf-8")
+    assert set(re.findall(r"^\s+image: (\S+)$", compiled, re.M)) == {IMAGES.cpu, IMAGES.gpu}
+    for doc in ("docs/containers.md", "docs/kubeflow.md", "docs/airflow.md", "containers/README.md"):
+        named = set(re.findall(r"distil-(?:whisper-)?pipeline:[a-z0-9.-]+", (ROOT / doc).read_text(encoding="utf-8")))
+        assert named <= {IMAGES.cpu, IMAGES.gpu, "distil-pipeline:tpu"}, (doc, named)
