@@ -127,9 +127,11 @@ def _copy_reports(entry: Stage, out: Path, reports: Path) -> None:
 def run_tool(args: argparse.Namespace) -> int:
     """``report`` and ``dvc-yaml``."""
     if args.command == "report":
+        from components.core.gates.readiness import readiness_text
         from components.report import pipeline_summary
 
         print(pipeline_summary(Path(args.data)))
+        print(readiness_text(Path(args.data) / "filtered"))   # hours and teacher WER against the recipe
         return 0
     from components.adapters.dvc import check_or_write
 

@@ -250,3 +250,43 @@ def test_the_shipped_suites_load_with_the_default_params() -> None:
     cfg = NormalisedGateConfig()
     for name in ("normalised.records", "normalised.corpora"):
         check_suite_file(suite_path(name), normalised_parameters(cfg, 30.0, ["librispeech"]))
+
+
+def test_dvc_copies_each_gated_stages_report_and_metrics_uncached_and_depends_on_the_suites() -> None:
+    import yaml
+
+    from components.adapters.dvc import dvc_yaml
+
+    stages = yaml.safe_load(dvc_yaml())["stages"]
+    for name in ("normalise", "filter"):
+        assert {f"data/reports/{name}/report.html": {"cache": False}} in stages[name]["outs"]
+        assert {f"data/reports/{name}/quality.json": {"cache": False}} in stages[name]["metrics"]
+        assert "components/core/gates/suites" in stages[name]["deps"]
+        assert f"--reports data/reports/{name}" in stages[name]["cmd"]
+    assert {"data/reports/filter/retention.png": {"cache": False}} in stages["filter"]["plots"]
+
+
+def test_kfp_html_is_the_stages_own_report_copied(tmp_path: Path) -> None:
+    from components.adapters.html_reports import REPORTS, write_report
+
+    assert {"normalise", "filter", "evaluate"} <= set(REPORTS)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.html").write_text("<html>the stage's page</html>")
+    target = write_report("filter", tmp_path / "out", tmp_path / "kfp" / "report")
+    assert target.read_text() == "<html>the stage's page</html>"
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "metrics.json").write_text(json.dumps(
+        {"split": "test", "records": 2, "systems": {"teacher": {"wer": 0.2}}, "gate": {"passed": True, "rules": {}}}))
+    page = write_report("evaluate", tmp_path / "eval", tmp_path / "kfp" / "eval").read_text()
+    assert "Evaluation" in page and "http" not in page
+
+
+def test_readiness_names_the_missing_hours_and_the_paper_figures(tmp_path: Path) -> None:
+    from components.core.gates.readiness import readiness, readiness_text
+
+    corpora = {"tedlium": {"records_in": 10, "kept": 4, "hours_in": 2.0, "hours_kept": 1.5, "teacher_wer": 0.25}}
+    (tmp_path / "quality.json").write_text(json.dumps({"corpora": corpora, "readiness": readiness(corpora)}))
+    text = readiness_text(tmp_path)
+    assert "998.5 h more" in text and "below 20 % (now 25.0 %)" in text and "1,742 h -> 9.2" in text
+    assert "tedlium" in text and "teacher error rate 0.250" in text
+    assert readiness({"a": {**corpora["tedlium"], "hours_kept": 1200.0, "teacher_wer": 0.1}})["ready"]

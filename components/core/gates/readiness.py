@@ -8,6 +8,8 @@ remain after filtering.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Mapping
 
 from components.core.render import Section, Table, Text
@@ -56,6 +58,14 @@ def readiness_lines(quality: Mapping[str, Any]) -> list[str]:
     scale = "; ".join(f"{h:,} h -> {w}" for h, w in PAPER_SCALING)
     lines.append(f"    paper (distil-large-v2, OOD WER %): {scale}; teacher {PAPER_TEACHER_WER}")
     return lines
+
+
+def readiness_text(filtered: Path) -> str:
+    """The readiness lines of ``distil-pipeline report``, from the filter's ``quality.json``."""
+    path = Path(filtered) / "quality.json"
+    if not path.is_file():
+        return f"  readiness:       unknown ({path} not found; run `distil-pipeline filter`)"
+    return "\n".join(readiness_lines(json.loads(path.read_text())))
 
 
 def readiness_section(ready: Mapping[str, Any]) -> Section:
