@@ -86,7 +86,8 @@ class HubStandIn:
 
     def _commit(self, repo: Repo, summary: str, changes: dict[str, bytes | None]) -> str:
         parent = repo.commits[-1]["oid"] if repo.commits else ""
-        body = json.dumps([parent, summary, sorted((k, hashlib.sha256(v or b"").hexdigest()) for k, v in changes.items())])
+        hashes = sorted((k, hashlib.sha256(v or b"").hexdigest()) for k, v in changes.items())
+        body = json.dumps([parent, summary, hashes])
         oid = hashlib.sha1(body.encode()).hexdigest()
         for path, data in changes.items():
             if data is None:

@@ -118,7 +118,8 @@ STAGES: tuple[Stage, ...] = (
                   Input("student", "init_student", "initial student"),
                   Input("pseudo_labelled", "pseudo_label", "pseudo-label text"),
                   Input("normalised", "normalise", "audio"))),
-    Stage("evaluate", "WER per system and corpus on the held-apart split, speed vs teacher, publish gate",
+    Stage("evaluate", "teacher, student-init and student on every evaluation set (in/out of distribution): "
+          "WER with CIs, hallucination, speed; release gate",
           "components.evaluate.stage:evaluate", "components.evaluate.stage:EvaluateConfig",
           output="data/evaluation", artifact="evaluation", resources=GPU,
           reports={"metrics.json": "metric", "wer_by_system.csv": "plot"},
@@ -126,7 +127,8 @@ STAGES: tuple[Stage, ...] = (
                   Input("teacher", "import_teacher", "teacher model"),
                   Input("student_init", "init_student", "student before training"),
                   Input("student", "distill", "distilled student"))),
-    Stage("publish", "build the release folder; upload it to the Hub when the gate passed and a token is set",
+    Stage("publish", "build the release folder and card; one tagged Hub commit when the release rules pass "
+          "and a token is set",
           "components.publish.stage:publish", "components.publish.stage:PublishConfig",
           output="data/release", artifact="release", network=True, always_run=True,
           inputs=(Input("student", "distill", "distilled student"), Input("eval", "evaluate", "evaluation"))),

@@ -110,7 +110,8 @@ def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: P
     sample, sample_audio = speed_sample(records, cfg.speed_records)
     seconds_1 = batch_one(loaded, sample, cfg.max_new_tokens)
     sets = {s.name: {"split": s.split, "corpora": list(s.corpora), "distribution": s.distribution,
-                     "records": len(kept[s.name]), "dropped_empty_reference": len(loaded_sets[s.name]) - len(kept[s.name]),
+                     "records": len(kept[s.name]),
+                     "dropped_empty_reference": len(loaded_sets[s.name]) - len(kept[s.name]),
                      "audio_hours": round(audio_seconds(kept[s.name]) / 3600, 4)} for s in cfg.sets}
     ids = [r["id"] for r in records]
     systems = {name: system_summary({s: set_measures(kept[s], texts[name], cfg) for s in sets}, sets, texts[name], ids)

@@ -1,1 +1,1 @@
-"""publish: build the release folder (weights, processor, model card, results); upload when the gate passed and a token is set."""
+"""publish: the release folder (weights, processor, model card) and one tagged Hub commit when the rules pass."""

@@ -14,7 +14,8 @@ import yaml
 
 # Corpus -> Hub dataset id, for the card's ``datasets`` and the results' dataset type.
 CORPUS_DATASETS = {
-    "librispeech": "openslr/librispeech_asr", "tedlium": "LIUM/tedlium", "commonvoice": "mozilla-foundation/common_voice_16_1",
+    "librispeech": "openslr/librispeech_asr", "tedlium": "LIUM/tedlium",
+    "commonvoice": "mozilla-foundation/common_voice_16_1",
     "gigaspeech": "speechcolab/gigaspeech", "voxpopuli": "facebook/voxpopuli", "ami_ihm": "edinburghcstr/ami",
     "ami_sdm": "edinburghcstr/ami", "peoples_speech": "MLCommons/peoples_speech", "switchboard": "ldc/switchboard",
     "fisher": "ldc/fisher",
@@ -55,12 +56,13 @@ def card_data(repo_id: str, metrics: dict[str, Any], base_model: str, license: s
 
 def _results_table(metrics: dict[str, Any]) -> str:
     systems = metrics["systems"]
-    lines = ["| set | distribution | teacher WER | student-init WER | student WER [95 % CI] | insertions | 5-Dup. / 1k words |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| set | distribution | teacher WER | student-init WER | student WER [95 % CI] | insertions "
+             "| 5-Dup. / 1k words |", "|---|---|---|---|---|---|---|"]
     for name, info in eval_sets(metrics).items():
         s = info["student"]
         ci = f" [{s['wer_ci95'][0]:.3f}, {s['wer_ci95'][1]:.3f}]" if "wer_ci95" in s else ""
-        other = {k: systems[k].get("sets", {}).get(name, {}).get("wer", systems[k]["wer"]) for k in ("teacher", "student_init")}
+        other = {k: systems[k].get("sets", {}).get(name, {}).get("wer", systems[k]["wer"])
+                 for k in ("teacher", "student_init")}
         lines.append(f"| {name} | {info['distribution']} | {other['teacher']:.3f} | {other['student_init']:.3f} "
                      f"| {s['wer']:.3f}{ci} | {s.get('insertion_rate', '')} | {s.get('dup5_per_1k_words', '')} |")
     return "\n".join(lines)
@@ -87,7 +89,8 @@ pseudo-labels that passed a WER filter, with loss
 {config.get('ce_weight')} x CE + {config.get('kl_weight')} x KL at temperature {config.get('temperature')}.
 
 - Parameters: {layers.get('student_parameters', 0):,} (teacher: {layers.get('teacher_parameters', 0):,})
-- Training: {training.get('train_records')} filtered samples, {training.get('steps')} steps ({training.get('epochs')} epochs), final loss {training.get('final_loss')}
+- Training: {training.get('train_records')} filtered samples, {training.get('steps')} steps \
+({training.get('epochs')} epochs), final loss {training.get('final_loss')}
 
 ## Evaluation ({metrics.get('records')} utterances, {metrics.get('audio_hours')} h)
 
@@ -126,7 +129,8 @@ def model_card(repo_id: str, metrics: dict[str, Any], training: dict[str, Any], 
     """The whole README.md: YAML metadata (ModelCardData) and the body."""
     from huggingface_hub import ModelCard
 
-    corpora = sorted({c for info in eval_sets(metrics).values() if info["distribution"] == "in" for c in info["corpora"]})
+    corpora = sorted({c for info in eval_sets(metrics).values() if info["distribution"] == "in"
+                      for c in info["corpora"]})
     data = card_data(repo_id, metrics, base_model, license, corpora)
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n" + card_body(repo_id, metrics, training, layers, gate, provenance))
     return str(card)

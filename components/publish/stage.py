@@ -140,7 +140,8 @@ def publish(student: Path, eval: Path, dst: Path, cfg: PublishConfig) -> dict[st
         for line in status["operations"]:
             log.info("publish (dry run) would send: %s", line)
     elif not token:
-        status = {"status": NO_TOKEN, "detail": f"HF_TOKEN not set; release folder built, not uploaded to {cfg.repo_id}"}
+        status = {"status": NO_TOKEN,
+                  "detail": f"HF_TOKEN not set; release folder built, not uploaded to {cfg.repo_id}"}
     else:
         status = release_to_hub(dst, names, tag, metrics, cfg, token)
     write_json(dst / STATUS_FILE, status)
