@@ -121,6 +121,9 @@ def _copy_reports(entry: Stage, out: Path, reports: Path) -> None:
 
     reports.mkdir(parents=True, exist_ok=True)
     for name in entry.reports:
+        if not (out / name).is_file():
+            raise PipelineError(f"{out / name}: the {entry.name} stage did not write it (a gate switched off in "
+                                f"params.yaml?); --reports copies {', '.join(entry.reports)}")
         shutil.copy2(out / name, reports / name)
 
 

@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from components.core.errors import PipelineError
 from components.core.registry import STAGES
 
 REPORT_FILE = "report.html"
@@ -50,13 +49,16 @@ def evaluation_page(out: Path) -> str:
 
 
 def stage_page(stage: str) -> Callable[[Path], str]:
-    """The page of ``stage`` from its output directory: its ``report.html`` (evaluate: rendered if absent)."""
+    """The page of ``stage`` from its output directory: its ``report.html``; evaluate's rendered from its
+    metrics when absent (older outputs), any other stage's a one-line page (its gate switched off)."""
     def page(out: Path) -> str:
         if (Path(out) / REPORT_FILE).is_file():
             return (Path(out) / REPORT_FILE).read_text()
         if stage == "evaluate":
             return evaluation_page(Path(out))
-        raise PipelineError(f"{out}: no {REPORT_FILE}; the {stage} stage writes it when it finishes: rerun it")
+        from components.core.render import SKIPPED, Report, to_html
+
+        return to_html(Report(f"{stage}: no report", SKIPPED, f"{stage} wrote no {REPORT_FILE} (its gate is off)"))
     return page
 
 
