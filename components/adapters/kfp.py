@@ -50,13 +50,19 @@ def _signature(entry: Stage, extra: list[str], outputs: bool) -> str:
     return ", ".join(parts)
 
 
-def component_source(entry: Stage, shard_axis: str | None = None, merge: bool = False) -> str:
-    """Python source of a stage's component: the stage itself, one shard of it, or its merge."""
+def component_source(entry: Stage, shard_axis: str | None = None, merge: bool = False,
+                     file_section: dict[str, Any] | None = None) -> str:
+    """Python source of a stage's component: the stage itself, one shard of it, or its merge.
+
+    ``file_section`` (the params file's section, compiled in) is what the task's
+    ``params`` parameter is merged over, key by key: a run may give only the keys it changes.
+    """
     name = f"{entry.name}_shard" if shard_axis else entry.name
     extra = {CORPUS: ["corpus: str"], None: []}.get(shard_axis, ["rank: int", "world_size: int"])
     extra = extra + (["shards: Input[List[Dataset]]"] if merge else [])
     returns = " -> bool" if entry.artifact == GATE_KIND and not shard_axis else ""
-    call = [repr(entry.name), "{" + ", ".join(f"{i.role!r}: {i.role}" for i in entry.inputs) + "}", "params", "output"]
+    call = [repr(entry.name), "{" + ", ".join(f"{i.role!r}: {i.role}" for i in entry.inputs) + "}", "params", "output",
+            f"file_params={file_section or {}!r}"]
     if not shard_axis:
         call += [f"{k}={k}" for k, present in (("metrics", _has_metrics(entry)), ("report", entry.name in REPORTS))
                  if present]
@@ -70,16 +76,19 @@ def component_source(entry: Stage, shard_axis: str | None = None, merge: bool = 
             f"    return run_component({', '.join(call)})\n")
 
 
-PLAN_SOURCES = {
-    "corpora": "def corpora(params: dict) -> list:\n"
-               "    \"\"\"The corpora ingest reads: what ingest and normalise fan out over.\"\"\"\n"
-               "    from components.adapters.kfp_runtime import plan_corpora\n\n"
-               "    return plan_corpora(params)\n",
-    "ranks": "def ranks(workers: int) -> list:\n"
-             "    \"\"\"The shard ranks of the pseudo-labelling workers.\"\"\"\n"
-             "    from components.adapters.kfp_runtime import plan_ranks\n\n"
-             "    return plan_ranks(workers)\n",
-}
+def plan_sources(ingest_section: dict[str, Any]) -> dict[str, str]:
+    """The plan components' sources: the corpora (the ingest parameter merged over the params file's
+    ingest section) and the shard ranks."""
+    return {
+        "corpora": "def corpora(params: dict) -> list:\n"
+                   "    \"\"\"The corpora ingest reads: what ingest and normalise fan out over.\"\"\"\n"
+                   "    from components.adapters.kfp_runtime import plan_corpora\n\n"
+                   f"    return plan_corpora(params, file_params={ingest_section!r})\n",
+        "ranks": "def ranks(workers: int) -> list:\n"
+                 "    \"\"\"The shard ranks of the pseudo-labelling workers.\"\"\"\n"
+                 "    from components.adapters.kfp_runtime import plan_ranks\n\n"
+                 "    return plan_ranks(workers)\n",
+    }
 
 
 def _define(name: str, source: str) -> Callable[..., Any]:
@@ -96,20 +105,24 @@ def _define(name: str, source: str) -> Callable[..., Any]:
     return namespace[name]
 
 
-def make_components(images: Images = IMAGES) -> dict[str, Any]:
-    """Every component by name: one per stage, ``<stage>_shard`` for fanned-out ones, and the plans."""
+def make_components(images: Images = IMAGES, sections: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every component by name: one per stage, ``<stage>_shard`` for fanned-out ones, and the plans.
+    ``sections`` are the params file's sections each component merges its parameter over."""
     from kfp import dsl
 
     def component(name: str, source: str, image: str) -> Any:
         return dsl.component(_define(name, source), base_image=image, install_kfp_package=False)
 
-    found = {name: component(name, source, images.cpu) for name, source in PLAN_SOURCES.items()}
+    sections = sections or {}
+    found = {name: component(name, source, images.cpu)
+             for name, source in plan_sources(sections.get("ingest", {})).items()}
     for entry in STAGES:
-        axis = fan_out(entry)
-        found[entry.name] = component(entry.name, component_source(entry, merge=bool(axis)), images.of(entry))
+        axis, section = fan_out(entry), sections.get(entry.name, {})
+        found[entry.name] = component(entry.name, component_source(entry, merge=bool(axis), file_section=section),
+                                      images.of(entry))
         if axis:
-            found[f"{entry.name}_shard"] = component(f"{entry.name}_shard", component_source(entry, axis),
-                                                     images.of(entry))
+            found[f"{entry.name}_shard"] = component(f"{entry.name}_shard", component_source(
+                entry, axis, file_section=section), images.of(entry))
     return found
 
 
@@ -169,8 +182,8 @@ def build_pipeline(params_file: Path, images: Images = IMAGES) -> Any:
     """The ``distil-whisper`` pipeline with parameter defaults from ``params_file``."""
     from kfp import dsl
 
-    comps = make_components(images)
     sections = stage_params(read_params_file(params_file))
+    comps = make_components(images, sections)
     parameters = [inspect.Parameter(entry.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     default=without_nulls(sections[entry.name]), annotation=dict) for entry in STAGES]
     parameters.append(inspect.Parameter(WORKERS_PARAM, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_WORKERS,
@@ -198,6 +211,8 @@ def compile_pipeline(params_file: Path, target: Path, images: Images = IMAGES) -
 
 
 def _sorted(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
     return {k: _sorted(value[k]) for k in sorted(value)} if isinstance(value, dict) else value
 
 

@@ -21,7 +21,9 @@ from components.core.registry import REGISTRY, Stage
 
 log = logging.getLogger(__name__)
 HUB_SECRET, HUB_SECRET_KEY = "hf-hub-token", "token"
-PARAMETER_SOURCE = "pipeline parameter"   # where a component's params come from, in its logged effective config
+# Where a component's params come from, in errors and its logged effective config: its parameter, merged
+# key by key over the params file's section compiled into the pipeline.
+PARAMETER_SOURCE, COMPILED_SOURCE = "pipeline parameter", "params file (compiled into the pipeline)"
 
 
 def _path(artifact: Any) -> Path:
@@ -80,10 +82,11 @@ def log_metrics(artifact: Any, values: Mapping[str, float]) -> None:
 
 def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, Any], output: Any,
                   metrics: Any = None, report: Any = None, shards: list[Any] | None = None,
-                  corpus: str | None = None, rank: int | None = None, world_size: int | None = None) -> Any:
-    """Run ``stage`` on its input artifacts into ``output``: the body of every stage component."""
+                  corpus: str | None = None, rank: int | None = None, world_size: int | None = None,
+                  file_params: Mapping[str, Any] | None = None) -> Any:
+    """Run ``stage`` on its input artifacts into ``output``: the body of every stage component. Its
+    ``params`` are merged key by key over ``file_params`` (the params file's section, compiled in)."""
     from components.adapters.orchestration import run_from_params
-    from components.core.config import merge_params
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     entry = REGISTRY[stage]
@@ -96,7 +99,7 @@ def run_component(stage: str, inputs: Mapping[str, Any], params: Mapping[str, An
                  import_units([_path(s) for s in shards], dst), len(shards))
     rank = None if rank is None else int(rank)
     world_size = None if world_size is None else int(world_size)
-    section, sources = merge_params([(PARAMETER_SOURCE, {stage: dict(params)})])
+    section, sources = component_params(stage, params, file_params)
     result = run_from_params(stage, paths, dst, section, rank=rank, world_size=world_size, corpus=corpus,
                              sources=sources)
     if rank is not None or corpus is not None:
@@ -123,11 +126,20 @@ def _outcome(entry: Stage, dst: Path, result: Any) -> Any:
     return None
 
 
-def plan_corpora(params: Mapping[str, Any]) -> list[str]:
+def component_params(stage: str, params: Mapping[str, Any], file_params: Mapping[str, Any] | None
+                     ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A component's params: its parameter merged key by key over the compiled-in params file section,
+    and where each key came from."""
+    from components.core.config import merge_params
+
+    return merge_params([(COMPILED_SOURCE, {stage: dict(file_params or {})}), (PARAMETER_SOURCE, {stage: dict(params)})])
+
+
+def plan_corpora(params: Mapping[str, Any], file_params: Mapping[str, Any] | None = None) -> list[str]:
     """The corpora of the ingest section: what ingest and normalise fan out over."""
     from components.adapters.orchestration import stage_corpora
 
-    return stage_corpora({"ingest": dict(params)})
+    return stage_corpora(*component_params("ingest", params, file_params))
 
 
 def plan_ranks(workers: int) -> list[int]:
