@@ -204,8 +204,13 @@ def test_the_student_keeps_only_alignment_heads_of_layers_it_has(multilingual_wh
     assert generation["language"] == "en" and generation["task"] == "transcribe"
 
 
-@pytest.mark.parametrize("path", ["params.yaml", "params.production.yaml"])
+PRESETS = ["params/distil-large-v2.yaml", "params/distil-large-v3.yaml", "params/distil-large-v3.5.yaml"]
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "params.production.yaml", *PRESETS])
 def test_every_section_of_the_params_presets_loads_into_its_stage_config(path: str) -> None:
+    import yaml
+
     from components.core.config import read_params
     from components.core.invoke import stage_config
     from components.core.registry import REGISTRY
@@ -213,10 +218,37 @@ def test_every_section_of_the_params_presets_loads_into_its_stage_config(path: s
     params = read_params(Path(__file__).parents[1] / path)
     assert set(params) == set(REGISTRY)
     configs = {name: stage_config(name, params) for name in REGISTRY}
-    if path == "params.production.yaml":
+    if path in PRESETS:
+        raw = yaml.safe_load((Path(__file__).parents[1] / path).read_text())["distill"]
+        assert {"ce_weight", "kl_weight", "temperature", "freeze_embed_positions", "mask_time_prob",
+                "bpe_dropout", "condition_on_prev_probability", "timestamp_probability"} <= set(raw)  # explicit
         d = configs["distill"]
         assert (d.batch_size, d.max_steps, d.warmup_steps, d.learning_rate, d.eval_steps) == (256, 80_000, 500, 1e-4, 5000)
-        assert configs["import_teacher"].source == "openai/whisper-large-v3"
+        assert (d.ce_weight, d.kl_weight, d.temperature) == (0.8, 1.0, 2.0)
+
+
+@pytest.mark.parametrize("path, teacher, packed, frozen_positions, prompts, spec_augment, bpe_dropout", [
+    ("params/distil-large-v2.yaml", "openai/whisper-large-v2", False, False, 0.2, 0.0, 0.0),
+    ("params/distil-large-v3.yaml", "openai/whisper-large-v3", True, True, 0.5, 0.0, 0.0),
+    ("params/distil-large-v3.5.yaml", "openai/whisper-large-v3", True, True, 0.2, 0.05, 0.1),
+])
+def test_each_preset_carries_its_release_recipe(path: str, teacher: str, packed: bool, frozen_positions: bool,
+                                                prompts: float, spec_augment: float, bpe_dropout: float) -> None:
+    from components.core.config import read_params
+    from components.core.invoke import stage_config
+
+    params = read_params(Path(__file__).parents[1] / path)
+    d = stage_config("distill", params)
+    assert stage_config("import_teacher", params).source == teacher
+    assert stage_config("normalise", params).pack_windows is packed
+    assert (d.freeze_embed_positions, d.condition_on_prev_probability) == (frozen_positions, prompts)
+    assert (d.mask_time_prob, d.bpe_dropout, d.freeze_embed_tokens) == (spec_augment, bpe_dropout, False)
+    assert "Source:" in (Path(__file__).parents[1] / path).read_text()
+
+
+def test_the_production_params_are_the_distil_large_v3_preset() -> None:
+    root = Path(__file__).parents[1]
+    assert (root / "params.production.yaml").resolve() == (root / "params/distil-large-v3.yaml").resolve()
 
 
 def test_timestamped_labels_and_previous_text_prompts_follow_their_probabilities(teacher_dir: Path,

@@ -11,8 +11,9 @@ from components.core.errors import PipelineError
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 
 
-def make_accelerator(cfg):
-    """One ``Accelerator`` for 1..N processes; ``auto`` precision is bf16 on a GPU, fp32 on CPU.
+def make_accelerator(cfg, trackers: tuple[str, ...] = (), runs: Path | None = None):
+    """One ``Accelerator`` for 1..N processes; ``auto`` precision is bf16 on a GPU, fp32 on CPU; ``trackers``
+    (accelerate's names) log under ``runs``.
 
     Launch N processes with ``accelerate launch --multi_gpu --num_processes N -m components.cli distill``
     (or ``torchrun``); without a GPU the processes train on CPU over gloo.
@@ -28,7 +29,8 @@ def make_accelerator(cfg):
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_available() else "no"
     cpu_only = not torch.cuda.is_available() and not is_torch_xla_available()
-    return Accelerator(mixed_precision=precision, cpu=cpu_only)  # cpu: N processes on CPU use gloo
+    logging = {"log_with": list(trackers), "project_dir": str(runs)} if trackers else {}
+    return Accelerator(mixed_precision=precision, cpu=cpu_only, **logging)  # cpu: N processes on CPU use gloo
 
 
 def _schedule(step: int, cfg) -> float:

@@ -18,6 +18,7 @@ from components.core.errors import PipelineError
 from components.core.outputs import staged_output, write_json
 from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill import checkpoint as ckpt
+from components.distill import tracking
 from components.distill.augment import BpeDropout, SpecAugment
 from components.distill.curves import write_curves
 from components.distill.encoder_cache import EncoderCache
@@ -30,7 +31,7 @@ from components.distill.train import Trainer
 logger = logging.getLogger(__name__)
 TRAIN_METRICS = "training.json"
 # Fields that may change between a run and its resume: they do not change the weights.
-RESUMABLE = ("checkpoint_steps", "keep_last", "num_workers", "eval_batch_size", "max_nan_steps", "resume")
+RESUMABLE = ("checkpoint_steps", "keep_last", "num_workers", "eval_batch_size", "max_nan_steps", "resume", "report_to")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class DistillConfig:
     mask_feature_prob: float = 0.0      # share of mel bins masked
     mask_feature_length: int = 10       # mel bins per feature mask
     bpe_dropout: float = 0.0            # probability of undoing each BPE merge of a label token
+    report_to: str | tuple[str, ...] = "none"  # none, or tensorboard / mlflow / wandb / dvclive (or a list)
 
 
 def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_size: int, language: str,
@@ -108,7 +110,9 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
     the output is written. Writes the model, ``train_log.csv``,
     ``validation.csv``, ``training.png`` and ``training.json``.
     """
-    acc = make_accelerator(cfg)
+    trackers, runs = tracking.requested(cfg.report_to), tracking.runs_dir(dst)
+    acc = make_accelerator(cfg, trackers, runs)
+    tracking.start(acc, trackers, runs, asdict(cfg))
     models = setup_models(teacher, student, cfg, acc)
     index, tokens = _index(src, pseudo_labelled, normalised, models.processor, models.teacher.config.vocab_size,
                            getattr(models.teacher.generation_config, "language", None) or "en", cfg)
@@ -116,9 +120,10 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
     meta = run_identity(cfg, RESUMABLE, [src, pseudo_labelled, normalised], teacher, student, acc.num_processes)
     cache = EncoderCache(root / "encoder-cache", cfg.encoder_cache_mb * 2**20) if cfg.encoder_cache_mb else None
     trainer = Trainer(cfg, acc, models, _stream_args(index, tokens, models.processor, normalised, cfg, cache),
-                      index.validation, normalised, root, meta)
+                      index.validation, normalised, root, meta, trackers, runs)
     trainer.resume()
     progress = trainer.run()
+    acc.end_training()
     summary = _summary(index, progress, cfg, root, acc.num_processes)
     if trainer.step_seconds:
         summary["median_step_seconds"] = round(statistics.median(trainer.step_seconds), 3)

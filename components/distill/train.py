@@ -17,6 +17,7 @@ import torch
 
 from components.core.errors import PipelineError
 from components.distill import checkpoint as ckpt
+from components.distill import tracking
 from components.distill.augment import SpecAugment
 from components.distill.data import BatchStream, PlanSpec
 from components.distill.loss import distillation_loss
@@ -50,8 +51,9 @@ class Trainer:
     """Trains ``models.student`` on ``data`` (a ``BatchStream`` factory) with checkpoints under ``root``."""
 
     def __init__(self, cfg, acc, models: Models, stream_args: dict, validation: list, normalised: Path,
-                 root: Path, meta: dict) -> None:
+                 root: Path, meta: dict, trackers: tuple[str, ...] = (), runs: Path | None = None) -> None:
         self.cfg, self.acc, self.m, self.stream_args = cfg, acc, models, stream_args
+        self.trackers, self.runs = trackers, runs
         self.augment = SpecAugment.from_config(cfg)
         self.validation, self.normalised, self.root, self.meta = validation, normalised, root, meta
         self.progress = Progress()
@@ -145,22 +147,26 @@ class Trainer:
             return None
         self.m.optimiser.zero_grad(set_to_none=True)
         self.acc.backward(loss)
-        self.acc.clip_grad_norm_(self.m.student.parameters(), self.cfg.max_grad_norm)
+        norm = self.acc.clip_grad_norm_(self.m.student.parameters(), self.cfg.max_grad_norm)
         self.m.optimiser.step()
         lr = self.m.scheduler.get_last_lr()[0]
         self.m.scheduler.step()
         values = self.acc.reduce(torch.stack([parts["loss"], parts["ce"], parts["kl"]]).float(), "mean").tolist()
-        return {**{k: round(v, 5) for k, v in zip(("loss", "ce", "kl"), values)}, "lr": lr}
+        return {**{k: round(v, 5) for k, v in zip(("loss", "ce", "kl"), values)}, "lr": lr,
+                "grad_norm": round(float(norm), 5)}
 
     def after_step(self) -> None:
         """Validate every ``eval_steps``, checkpoint every ``checkpoint_steps`` (and at each validation)."""
         step, cfg = self.progress.step, self.cfg
         evaluate = bool(cfg.eval_steps and self.validation) and (step % cfg.eval_steps == 0 or step == cfg.max_steps)
         if evaluate and self.acc.is_main_process:
-            wer = validation_wer(self.model, self.m.processor, self.validation, self.normalised,
-                                 cfg.eval_batch_size, cfg.max_new_tokens)
+            wer, rows = validation_wer(self.model, self.m.processor, self.validation, self.normalised,
+                                       cfg.eval_batch_size, cfg.max_new_tokens)
             self.progress.validation.append({"step": step, "wer": wer})
             logger.info("step %d: validation WER %.4f", step, wer)
+            if self.trackers:
+                self.acc.log({"validation/wer": wer}, step=step)
+                tracking.log_predictions(self.acc, self.trackers, self.runs, step, rows)
         if evaluate or (cfg.checkpoint_steps and step % cfg.checkpoint_steps == 0):
             self.save_checkpoint()
 
@@ -208,6 +214,9 @@ class Trainer:
                                         f"is kept in {self.root}; lower distill.learning_rate or check the data")
             else:
                 self.progress.log.append({"step": self.progress.step, **parts})
+                if self.trackers:
+                    self.acc.log({**{f"train/{k}": v for k, v in parts.items()},
+                                  "train/step_seconds": self.step_seconds[-1]}, step=self.progress.step)
             if self.progress.step % 10 == 0:
                 logger.info("step %d/%d: %s, %.2f s/step", self.progress.step, self.cfg.max_steps,
                             self.progress.log[-1] if self.progress.log else "-", self.step_seconds[-1])
