@@ -290,3 +290,26 @@ def test_readiness_names_the_missing_hours_and_the_paper_figures(tmp_path: Path)
     assert "998.5 h more" in text and "below 20 % (now 25.0 %)" in text and "1,742 h -> 9.2" in text
     assert "tedlium" in text and "teacher error rate 0.250" in text
     assert readiness({"a": {**corpora["tedlium"], "hours_kept": 1200.0, "teacher_wer": 0.1}})["ready"]
+
+
+def test_normalise_runs_gate_1_at_the_end_and_a_threshold_change_reencodes_nothing(tmp_path: Path) -> None:
+    from components.core.steps import write_records
+    from components.normalise.stage import NormaliseConfig, normalise
+
+    (tmp_path / "raw").mkdir()
+    items = []
+    for i, (split, text) in enumerate([("train", TRAIN_SENTENCES[0]), ("test", TEST_SENTENCES[0])]):
+        seconds = round(len(text.split()) / 2.6, 2)
+        sf.write(tmp_path / "raw" / f"{i}.wav", 0.3 * np.sin(np.arange(int(seconds * 16_000)) / 5.0), 16_000)
+        items.append({"id": f"librispeech/{i}", "corpus": "librispeech", "split": split, "source": f"{i}.wav",
+                      "offset": 0.0, "duration": seconds, "text": text, "speaker": f"s{i}"})
+    write_records(tmp_path / "ingested", items, stage="ingest")
+    out = tmp_path / "normalised"
+    normalise(tmp_path / "ingested", tmp_path / "raw", out, NormaliseConfig(gate=NormalisedGateConfig()))
+    shard = next((out / "train").glob("*.parquet"))
+    written = shard.stat().st_mtime_ns
+    assert json.loads((out / "quality.json").read_text())["gates"]["normalised"]["ok"] == 1
+    strict = NormaliseConfig(gate=NormalisedGateConfig(min_records_per_corpus=5))
+    with pytest.raises(PipelineError, match=r"gate normalised failed: records_per_corpus .* e\.g\. librispeech"):
+        normalise(tmp_path / "ingested", tmp_path / "raw", out, strict)
+    assert shard.stat().st_mtime_ns == written and not (out / "summary.json").exists()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from components.core.render import Report, Section, Table, Text
-from components.core.shards import StageDir
+from components.core.shards import SPLITS, StageDir
 from components.core.gates.derive import audio_facts, cross_split, first_owner, leak_key, leaked, speaker_leaks, \
     words_and_chars, HELD_OUT
 from components.core.gates.gate import GateResult, GateRun, enforce, validate
@@ -44,8 +44,9 @@ class NormalisedGateConfig:
             raise ValueError("gate.max_rate_outliers must be in [0, 1)")
 
 
-def gate_frames(rows: list[dict[str, Any]], cfg: NormalisedGateConfig) -> dict[str, Any]:
-    """The records and corpora tables the suites check, from normalised rows (``audio`` cells included)."""
+def gate_frames(rows: Iterable[dict[str, Any]], cfg: NormalisedGateConfig) -> dict[str, Any]:
+    """The records and corpora tables the suites check, from normalised rows (``audio`` cells included;
+    each is reduced to its hash and sampling rate as it comes)."""
     import pandas as pd
 
     records = pd.DataFrame([_record(r, cfg) for r in rows])
@@ -83,16 +84,15 @@ def parameters(cfg: NormalisedGateConfig, max_duration_s: float, corpora: list[s
             "rate_mostly": 1.0 - cfg.max_rate_outliers}
 
 
-def read_rows(src: StageDir) -> list[dict[str, Any]]:
-    """Every normalised record of a finished or finishing output (``audio`` included, ``members`` not)."""
+def read_rows(src: StageDir) -> Iterator[dict[str, Any]]:
+    """Every normalised record of a finished or finishing output (``audio`` included, ``members`` not),
+    one shard in memory at a time."""
     import pyarrow.parquet as pq
 
-    rows: list[dict[str, Any]] = []
     for path in sorted(src.path.glob("*/*.parquet")):
-        if path.parent.name in ("train", "validation", "test"):
+        if path.parent.name in SPLITS:
             names = [n for n in pq.read_schema(path).names if n != "members"]
-            rows += pq.read_table(path, columns=names).to_pylist()
-    return rows
+            yield from pq.read_table(path, columns=names).to_pylist()
 
 
 def run_gate(dst: Path, cfg: NormalisedGateConfig, max_duration_s: float, ingested_corpora: list[str]) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 from components.core.errors import PipelineError
 from components.core.render import FAILED, PASSED, SKIPPED, WARNING, Report, Section, write_report
 from components.core.outputs import write_json
+from components.core.shards import SUMMARY_FILE
 from components.core.gates.suite import Expectation, configured, load_suite, severity_of, suite_path, to_gx
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class GateRun:
         return [f"{self.name}.{table}" for table in (self.suites or self.frames)]
 
 
-def _gx() -> Any:
+def import_gx() -> Any:
+    """Great Expectations, imported on first use (about 4 s), without analytics or INFO chatter."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
@@ -111,7 +113,7 @@ def validate(run: GateRun) -> GateResult:
 
 
 def _validate_frame(run: GateRun, name: str, active: list[Expectation], frame: Any) -> list[CheckResult]:
-    gx = _gx()
+    gx = import_gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
     suite = to_gx(gx, name, active, run.parameters)
@@ -170,6 +172,7 @@ def enforce(dst: Path, report: Report, results: Sequence[GateResult], metrics: M
 
 def publish(dst: Path, report: Report, results: Sequence[GateResult], metrics: Mapping[str, Any]) -> str | None:
     """``enforce`` without the raise: the one-line failure (check, corpus, count, ids, report), or None."""
+    (Path(dst) / SUMMARY_FILE).unlink(missing_ok=True)   # unfinished until the gates pass (a rerun may skip every unit)
     paths = write_report(report, dst, REPORT_STEM)
     write_json(dst / METRICS_FILE, {"gates": gate_metrics(results), **metrics})
     log.info("data-quality report %s:\n%s", paths["html"], paths["md"].read_text())

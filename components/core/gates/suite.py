@@ -122,9 +122,9 @@ def _first_problem(err: Exception) -> str:
 
 def check_suite_file(path: Path, parameters: Mapping[str, Any]) -> None:
     """Load a suite file and build every configured expectation: a bad one is a one-line error."""
-    from components.core.gates.gate import _gx
+    from components.core.gates.gate import import_gx
 
-    gx = _gx()
+    gx = import_gx()
     gx.get_context(mode="ephemeral")
     expectations = [e for e in load_suite(path) if configured(e, parameters)]
     for e in expectations:
