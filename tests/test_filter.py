@@ -106,3 +106,14 @@ def test_a_training_record_that_is_an_evaluation_record_fails_gate_3(tmp_path: P
         filter_by_wer(labels, normalised, tmp_path / "out", cfg)
     warn = WerFilterConfig(gate=FilterGateConfig(eval_sets=cfg.gate.eval_sets, leak_severity="warn"))
     assert filter_by_wer(labels, normalised, tmp_path / "out", warn).kept == 3
+
+
+def test_a_gate_threshold_change_rechecks_without_redoing_the_error_rates(tmp_path: Path) -> None:
+    labels, normalised = _layers(tmp_path, [_labelled(i, REFERENCE) for i in range(3)])
+    filter_by_wer(labels, normalised, tmp_path / "out", WerFilterConfig())
+    marker = next((tmp_path / "out" / ".runner" / "units").rglob("*.json"))
+    written = marker.stat().st_mtime_ns
+    strict = WerFilterConfig(gate=FilterGateConfig(min_hours_per_corpus=1.0))
+    with pytest.raises(PipelineError, match="gate training failed: hours_per_corpus"):
+        filter_by_wer(labels, normalised, tmp_path / "out", strict)
+    assert marker.stat().st_mtime_ns == written and not (tmp_path / "out" / "summary.json").exists()

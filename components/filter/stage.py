@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,11 @@ class FilterStep:
     REFERENCE_COLUMNS = ("corpus", "text", "duration")
 
     def __init__(self, src: Path, normalised: Path, cfg: WerFilterConfig) -> None:
-        self.src, self.config = StageDir(src, "pseudo_label"), cfg
+        self.src, self.full = StageDir(src, "pseudo_label"), cfg
+        # Units depend on the gate's per-record settings only; its thresholds apply at the end, so
+        # changing one re-checks the set without redoing the error rates.
+        per_record = FilterGateConfig(loop_repeats=cfg.gate.loop_repeats, min_leak_chars=cfg.gate.min_leak_chars)
+        self.config = replace(cfg, gate=per_record, min_kept_fraction=0.0)
         self.normalised = StageDir(normalised, "normalise")
 
     def units(self) -> list[WorkUnit]:
@@ -120,12 +124,12 @@ class FilterStep:
 
     def finish(self, dst: Path, report: StageReport, markers: list[dict[str, Any]]) -> dict[str, Any]:
         """Gates 2 and 3 (report, metrics, plots), then fail when too few records survive or a gate fails."""
-        failure = run_gates(dst, self.normalised.path, self.config, report,
+        failure = run_gates(dst, self.normalised.path, self.full, report,
                             [m["unit"] for m in markers])
-        if report.kept < self.config.min_kept_fraction * report.records_in or report.kept == 0:
+        if report.kept < self.full.min_kept_fraction * report.records_in or report.kept == 0:
             raise PipelineError(f"{self.src.path}: only {report.kept} of {report.records_in} records have "
                                 f"WER < {self.config.wer_threshold} (min_kept_fraction "
-                                f"{self.config.min_kept_fraction}); check the teacher and the text rules; "
+                                f"{self.full.min_kept_fraction}); check the teacher and the text rules; "
                                 f"report: {dst / 'report.html'}")
         if failure:
             raise PipelineError(failure)
