@@ -45,6 +45,7 @@ def test_a_nested_run_conf_key_keeps_its_siblings_from_the_params_file() -> None
 @pytest.mark.parametrize("conf, message", [
     ({"filter": {"wer_thresold": 0.3}}, "run conf [filter]: unknown key(s) wer_thresold; known keys:"),
     ({"distill": {"max_steps": "many"}}, "run conf [distill].max_steps: expected int, got 'many'"),
+    ({"filter": {"wer_threshold": -1}}, "run conf [filter]: wer_threshold must be > 0"),
     ({"distill": 5}, 'run conf [distill]: expected an object (a mapping of the stage\'s keys, e.g. {"distill": '),
 ])
 def test_a_bad_run_conf_key_is_named_with_its_source_the_value_and_the_allowed_form(conf: dict, message: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import re
 import types
 import typing
 from pathlib import Path
@@ -121,8 +122,9 @@ def build_config(cls: type[C], section: Mapping[str, Any] | None, where: str,
     values = {name: _coerce(hints[name], value, where, name, sources) for name, value in section.items()}
     try:
         return cls(**values)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{_where(where, sources, section)}: {err}") from err
+    except (TypeError, ValueError, ConfigError) as err:
+        named = [k for k in section if re.search(rf"\b{re.escape(k)}\b", str(err))] or list(section)
+        raise ConfigError(f"{_where(where, sources, named)}: {err}") from err
 
 
 def _coerce(hint: Any, value: Any, section_where: str, name: str, sources: Mapping[str, str] | None) -> Any:
