@@ -313,3 +313,16 @@ def test_normalise_runs_gate_1_at_the_end_and_a_threshold_change_reencodes_nothi
     with pytest.raises(PipelineError, match=r"gate normalised failed: records_per_corpus .* e\.g\. librispeech"):
         normalise(tmp_path / "ingested", tmp_path / "raw", out, strict)
     assert shard.stat().st_mtime_ns == written and not (out / "summary.json").exists()
+
+
+def test_quantile_results_serialise_with_the_pinned_marshmallow() -> None:
+    from components.core.gates.gate import import_gx
+
+    gx = import_gx()
+    context = gx.get_context(mode="ephemeral")
+    suite = gx.ExpectationSuite(name="quantiles")
+    suite.add_expectation(gx.expectations.ExpectColumnQuantileValuesToBeBetween(
+        column="wer", quantile_ranges={"quantiles": [0.5], "value_ranges": [[0, 0.5]]}))
+    batch = context.data_sources.add_pandas("q").add_dataframe_asset("f").add_batch_definition_whole_dataframe(
+        "all").get_batch(batch_parameters={"dataframe": pd.DataFrame({"wer": [0.1, 0.2, 0.9]})})
+    assert json.dumps(batch.validate(suite).to_json_dict())   # marshmallow 4 fails here on a numpy bool
