@@ -117,3 +117,11 @@ def test_a_gate_threshold_change_rechecks_without_redoing_the_error_rates(tmp_pa
     with pytest.raises(PipelineError, match="gate training failed: hours_per_corpus"):
         filter_by_wer(labels, normalised, tmp_path / "out", strict)
     assert marker.stat().st_mtime_ns == written and not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_partial_evaluation_set_names_the_stage_to_run(tmp_path: Path) -> None:
+    labels, normalised = _layers(tmp_path, [_labelled(i, REFERENCE) for i in range(3)])
+    (tmp_path / "eval").mkdir()
+    cfg = WerFilterConfig(gate=FilterGateConfig(eval_sets=(f"{tmp_path / 'eval'}:test",)))
+    with pytest.raises(PipelineError, match=r"eval: output is partial .*run `distil-pipeline normalise`"):
+        filter_by_wer(labels, normalised, tmp_path / "out", cfg)
