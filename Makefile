@@ -47,6 +47,14 @@ image:
 	@start=$$(date +%s); bash containers/make_image.sh \
 	  && echo "[make image] done in $$(( $$(date +%s) - start )) s"
 
+# The Kubeflow components inside the image they name, kept out of `make test` (it needs the image:
+# built when missing): kfp.local.DockerRunner on podman's Docker-compatible API runs the smallest
+# demo and compares its outputs with the kfp.local.SubprocessRunner run (containers/kfp_docker.sh).
+.PHONY: test-kfp-image
+test-kfp-image: setup
+	@start=$$(date +%s); bash containers/kfp_docker.sh \
+	  && echo "[make test-kfp-image] done in $$(( $$(date +%s) - start )) s"
+
 # The compiled Kubeflow pipeline (pipelines/distil_whisper.yaml, committed): regenerate it after
 # changing the registry, the adapters or params.yaml; a test fails while it is stale.
 .PHONY: pipeline

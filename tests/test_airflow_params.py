@@ -3,8 +3,6 @@ key by key, errors name where the bad key came from, and a missing params file i
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,26 +93,3 @@ def test_check_params_merges_a_partial_run_conf_over_the_params_file_and_names_w
     assert effective["evaluate"]["gate"] == {**file["evaluate"]["gate"], "max_wer": 0.5}
     assert effective["evaluate"]["batch_size"] == file["evaluate"]["batch_size"]
     assert "with the run conf's distill.max_steps, evaluate.gate.max_wer merged over it" in log
-
-
-@pytest.mark.slow
-def test_a_run_conf_section_that_is_not_an_object_fails_the_run_before_any_stage_runs(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
-    home, root, params = airflow_project(tmp_path_factory, "bad-section", "airflow-bad-section")
-    result, log = run_dag_test_allowing_failure(home, root, params, {"distill": 5})
-    assert result.get("state") != "success"
-    assert "distill" in log and ("run conf [distill]: expected an object" in log or "is not of type 'object'" in log)
-    assert not (root / "data" / "raw").exists()
-
-
-def run_dag_test_allowing_failure(home: Path, root: Path, params: Path, conf: dict) -> tuple[dict, str]:
-    """``dag.test()`` where Airflow itself may refuse the conf (its Param validation) before any task."""
-    import subprocess
-
-    from _orchestrator_runs import DAG_ID, DAG_TEST
-
-    out = subprocess.run([sys.executable, "-c", DAG_TEST, str(ROOT / "dags"), DAG_ID, json.dumps(conf), ""],
-                         capture_output=True, text=True, cwd=root, env=airflow_env(home, root, params))
-    found = [line.split(" ", 1)[1] for line in out.stdout.splitlines() if line.startswith("DAG_TEST_RESULT ")]
-    return (json.loads(found[-1]) if found else {}), out.stdout + out.stderr
-

@@ -74,5 +74,7 @@ def test_every_task_log_shows_its_effective_config_with_sources_and_what_a_recor
                          log), stage
     assert re.search(r"records/s, [\d.]+ s of audio per s", log)
     assert not [bar for bar in BARS if bar in log]
+    # the first run produced every stage's output: one Asset event each (publish is skipped: the gate fails)
+    assert run["result"]["asset_events"] == sorted(f"distil_whisper.{s.name}" for s in STAGES if s.name != "publish")
     for corpus in ("librispeech", "tedlium"):  # mapped tasks are labelled by their corpus
         assert run["result"]["tasks"][f"ingest_corpus[{corpus}]"] == "success"
