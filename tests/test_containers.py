@@ -235,3 +235,12 @@ def test_every_adapter_names_the_images_the_dockerfiles_build():
     for doc in ("docs/containers.md", "docs/kubeflow.md", "docs/airflow.md", "containers/README.md"):
         named = set(re.findall(r"distil-(?:whisper-)?pipeline:[a-z0-9.-]+", (ROOT / doc).read_text(encoding="utf-8")))
         assert named <= {IMAGES.cpu, IMAGES.gpu, "distil-pipeline:tpu"}, (doc, named)
+
+
+def test_the_kfp_image_run_is_its_own_make_target_outside_make_test():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^test-kfp-image: setup\n\t.*containers/kfp_docker\.sh", makefile, re.M)
+    assert "kfp" not in re.search(r"^test:(.*)$", makefile, re.M)[1]
+    script = CONTAINERS / "kfp_docker.sh"
+    assert os.access(script, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
