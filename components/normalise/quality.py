@@ -20,6 +20,7 @@ from components.core.gates.report import gate_section
 GATE = "normalised"
 AUDIO_HASHES = "quality/audio_sha256.parquet"
 COLUMNS = ("id", "corpus", "split", "speaker", "text", "duration")
+RATE_KEYS = ("min_words_per_second", "max_words_per_second", "min_chars_per_second", "max_chars_per_second")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class NormalisedGateConfig:
     max_chars_per_second: float = 30.0
     max_rate_outliers: float = 0.0         # share of records allowed outside the rate bounds
     languages: dict[str, str] = field(default_factory=dict)  # corpus -> language (default en) for words/s
+    rate_bounds: dict[str, dict[str, float]] = field(default_factory=dict)  # corpus -> its own rate bounds
     leak_severity: str = "fail"            # fail | warn: a leak between splits
     min_leak_chars: int = 12               # shorter transcripts ("yes") are not counted as leaks
 
@@ -42,6 +44,11 @@ class NormalisedGateConfig:
             raise ValueError("gate.leak_severity must be fail or warn")
         if not 0 <= self.max_rate_outliers < 1:
             raise ValueError("gate.max_rate_outliers must be in [0, 1)")
+        for corpus, bounds in self.rate_bounds.items():
+            unknown = sorted(set(bounds) - set(RATE_KEYS))
+            if unknown:
+                raise ValueError(f"gate.rate_bounds.{corpus}: unknown key(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(RATE_KEYS)}")
 
 
 def gate_frames(rows: Iterable[dict[str, Any]], cfg: NormalisedGateConfig) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def _record(row: dict[str, Any], cfg: NormalisedGateConfig) -> dict[str, Any]:
 
 def parameters(cfg: NormalisedGateConfig, max_duration_s: float, corpora: list[str]) -> dict[str, Any]:
     """What the suites' ``$PARAMETER``s resolve to."""
-    values = {k: v for k, v in asdict(cfg).items() if k not in ("languages",)}
+    values = {k: v for k, v in asdict(cfg).items() if k not in ("languages", "rate_bounds")}
     return {**values, "corpora": list(cfg.corpora or corpora), "max_duration_s": max_duration_s,
             "rate_mostly": 1.0 - cfg.max_rate_outliers}
 
@@ -100,7 +107,7 @@ def run_gate(dst: Path, cfg: NormalisedGateConfig, max_duration_s: float, ingest
     frames = gate_frames(read_rows(StageDir(dst, "normalise")), cfg)
     _write_hashes(dst, frames["records"])
     result = validate(GateRun(GATE, "Gate 1: the normalised set", frames,
-                              parameters(cfg, max_duration_s, ingested_corpora)))
+                              parameters(cfg, max_duration_s, ingested_corpora), per_corpus=cfg.rate_bounds))
     enforce(dst, _report(result, frames), [result], {"corpora": _corpus_metrics(frames["records"])})
 
 

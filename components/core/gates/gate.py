@@ -25,7 +25,8 @@ from components.core.errors import PipelineError
 from components.core.render import FAILED, PASSED, SKIPPED, WARNING, Report, Section, write_report
 from components.core.outputs import write_json
 from components.core.shards import SUMMARY_FILE
-from components.core.gates.suite import Expectation, configured, load_suite, severity_of, suite_path, to_gx
+from components.core.gates.suite import Expectation, configured, for_corpus, load_suite, severity_of, suite_path, \
+    to_gx
 
 log = logging.getLogger(__name__)
 EXAMPLES = 3
@@ -83,6 +84,7 @@ class GateRun:
     frames: Mapping[str, Any]
     parameters: Mapping[str, Any]
     suites: Sequence[str] = field(default_factory=tuple)  # table names; default: every frame's
+    per_corpus: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # corpus -> its own params
 
     def suite_names(self) -> list[str]:
         return [f"{self.name}.{table}" for table in (self.suites or self.frames)]
@@ -116,6 +118,7 @@ def _validate_frame(run: GateRun, name: str, active: list[Expectation], frame: A
     gx = import_gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    active = _expanded(run, active, frame)
     suite = to_gx(gx, name, active, run.parameters)
     batch = context.data_sources.add_pandas(name).add_dataframe_asset("frame") \
         .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
@@ -123,6 +126,16 @@ def _validate_frame(run: GateRun, name: str, active: list[Expectation], frame: A
                                                   "unexpected_index_column_names": ["id", "corpus"]})
     by_check = {r.expectation_config.meta["check"]: r for r in result.results}
     return [_check_result(run, e, by_check[e.check]) for e in active]
+
+
+def _expanded(run: GateRun, expectations: list[Expectation], frame: Any) -> list[Expectation]:
+    """Per-corpus expectations replaced by one copy per corpus of the frame (sorted)."""
+    corpora = sorted(str(c) for c in frame["corpus"].dropna().unique()) if "corpus" in frame else []
+    out: list[Expectation] = []
+    for e in expectations:
+        out += [for_corpus(e, c, {**run.parameters, **run.per_corpus.get(c, {})}) for c in corpora] \
+            if e.per_corpus else [e]
+    return out
 
 
 def _check_result(run: GateRun, expectation: Expectation, result: Any) -> CheckResult:

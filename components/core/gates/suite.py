@@ -1,12 +1,15 @@
 """Great Expectations suites kept as JSON files, with thresholds from params through ``$PARAMETER``.
 
 A suite file is GX's own suite format: ``{"name", "expectations": [{"type",
-"kwargs", "meta"}]}``. Two keys of ``meta`` are ours:
+"kwargs", "meta"}]}``. Three keys of ``meta`` are ours:
 
 - ``check``: the short name reports and error lines use (``no_text_leak``);
 - ``severity``: ``fail`` (the default) or ``warn``, or ``{"$PARAMETER": name}``
   to take it from params. GX's own severity does not change a verdict, so the
-  gate applies this policy itself.
+  gate applies this policy itself;
+- ``per_corpus``: true runs the expectation once per corpus of the frame
+  (GX ``row_condition``), each with the corpus's own params where the gate
+  has overrides for it (``normalise.gate.rate_bounds``).
 
 An expectation whose ``$PARAMETER`` resolves to ``null`` is not configured:
 it is reported as skipped, never run.
@@ -15,7 +18,7 @@ it is reported as skipped, never run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,6 +37,7 @@ class Expectation:
     check: str
     severity: Any
     source: str
+    per_corpus: bool = False   # meta.per_corpus: run once per corpus (row_condition), with its own params
 
     @property
     def column(self) -> str:
@@ -67,7 +71,7 @@ def load_suite(path: Path) -> list[Expectation]:
         if not isinstance(severity, Mapping) and severity not in SEVERITIES:
             raise PipelineError(f"{where}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         found.append(Expectation(item["type"], dict(item["kwargs"]), str(meta.get("check") or item["type"]),
-                                 severity, where))
+                                 severity, where, bool(meta.get("per_corpus", False))))
     return found
 
 
@@ -80,6 +84,15 @@ def resolve(value: Any, parameters: Mapping[str, Any], where: str) -> Any:
                                 f"{', '.join(sorted(parameters))}")
         return parameters[name]
     return value
+
+
+def for_corpus(expectation: Expectation, corpus: str, parameters: Mapping[str, Any]) -> Expectation:
+    """The expectation on one corpus's rows, its parameters resolved with that corpus's values."""
+    from great_expectations.expectations.row_conditions import Column
+
+    kwargs = {k: resolve(v, parameters, expectation.source) for k, v in expectation.kwargs.items()}
+    kwargs["row_condition"] = Column("corpus") == corpus
+    return replace(expectation, kwargs=kwargs, check=f"{expectation.check}[{corpus}]", per_corpus=False)
 
 
 def configured(expectation: Expectation, parameters: Mapping[str, Any]) -> bool:
