@@ -72,7 +72,9 @@ def evaluated(teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     write_records(root / "normalised", records)
     init_student(teacher_dir, root / "student_init", StudentConfig(decoder_layers=2))
     cfg = build_config(EvaluateConfig, {"sets": list(EVAL_SETS), "batch_size": 2, "max_new_tokens": 24,
-                                        "speed_records": 1, "bootstrap_resamples": 200,
+                                        "speed_records": 1, "bootstrap_resamples": 200, "speculative": {"records": 1},
+                                        "long_form": {"corpora": ["librispeech", "commonvoice"], "min_seconds": 2.0,
+                                                      "max_recordings": 1, "chunk_length_s": 5.0},
                                         "gate": {"max_wer": 0.5, "teacher_margin": 0.1}}, "evaluate")
     metrics = evaluate(root / "normalised", teacher_dir, root / "student_init", teacher_dir, root / "evaluation", cfg)
     return {"root": root, "metrics": metrics}
@@ -101,13 +103,50 @@ def test_evaluation_writes_speed_apart_and_a_report(evaluated: dict) -> None:
     assert speed["student_speedup_vs_teacher"] > 0 and set(speed["rtfx_batch_1"]) == set(speed["rtfx_batch_n"])
     assert all(v > 0 for v in speed["tokens_per_second"].values())
     metrics_text = (out / "metrics.json").read_text()
-    assert "rtfx" not in metrics_text and "seconds" not in metrics_text
+    assert not any(word in metrics_text for word in ("rtfx", "tokens_per_second", "speedup", "seconds_per"))
     assert json.loads(metrics_text)["gate"] == evaluated["metrics"]["gate"]
     assert (out / "wer_by_system.png").stat().st_size > 1000
     assert (out / "wer_by_system.csv").read_text().startswith("system,wer")
     report = (out / "report.md").read_text()
     assert "student_vs_teacher[voxpopuli]" in report and "voxpopuli (out)" in report
     assert "<script" not in (out / "report.html").read_text()
+
+
+def test_long_form_and_speculative_decoding_are_measured_in_the_same_run(evaluated: dict) -> None:
+    metrics = evaluated["metrics"]
+    long = metrics["long_form"]
+    assert long["recordings"] == 1 and long["audio_seconds"] > 2
+    assert set(long["systems"]["teacher"]) == {"sequential", "chunked"}
+    assert long["systems"]["teacher"]["sequential"]["wer"] < 0.5
+    assert metrics["speculative"] == {"records": 1, "identical_to_teacher": 1, "differing_ids": []}
+    speed = json.loads((evaluated["root"] / "evaluation" / "speed.json").read_text())
+    assert speed["speculative"]["speedup"] > 0 and set(speed["long_form_rtfx"]["student"]) == {"sequential", "chunked"}
+    report = (evaluated["root"] / "evaluation" / "report.md").read_text()
+    assert "| output identical to the teacher's | PASSED | 1 of 1 utterances |" in report
+
+
+def test_speculative_decoding_with_the_student_decoder_gives_exactly_the_teachers_output(evaluated: dict,
+                                                                                         teacher_dir: Path) -> None:
+    from components.core.manifest import read_records
+    from components.core.transcribe import load_whisper
+    from components.evaluate.speculative import speculative
+
+    records = [r for r in read_records(evaluated["root"] / "normalised", splits=["test"]) if r["id"] == "voxpopuli/v1"]
+    exact, speed = speculative(load_whisper(teacher_dir), evaluated["root"] / "student_init", records, 24)
+    assert exact == {"records": 1, "identical_to_teacher": 1, "differing_ids": []} and speed["speedup"] > 0
+
+
+def test_long_form_transcribes_recordings_over_30_s_with_both_algorithms(tiny_whisper_dir: Path) -> None:
+    from components.core.transcribe import load_whisper
+    from components.evaluate.longform import LongFormConfig, long_form
+
+    clip = spoken_record("librispeech/a", "We walked the dog along the quiet river.", "test")
+    records = [{**clip, "id": f"librispeech/a{i:02d}"} for i in range(12)]
+    cfg = LongFormConfig(corpora=("librispeech",), min_seconds=31.0, max_recordings=1, max_new_tokens=16)
+    metrics, rtfx = long_form({"tiny": load_whisper(tiny_whisper_dir)}, records, cfg, resamples=10, seed=0)
+    assert metrics["recordings"] == 1 and metrics["audio_seconds"] > 31
+    assert metrics["systems"]["tiny"]["sequential"]["words"] == 8 * 10  # 10 clips of 3.2 s + gaps reach 31 s
+    assert set(rtfx["tiny"]) == {"sequential", "chunked"}
 
 
 def test_missing_evaluation_set_is_one_line_naming_it(evaluated: dict, teacher_dir: Path, tmp_path: Path) -> None:

@@ -37,6 +37,30 @@ def _speed_table(speed: dict[str, Any]) -> Table:
     return Table(["system", "RTFx batch 1", f"RTFx batch {speed['batch_size']}", "tokens / s"], rows, digits=2)
 
 
+def _long_form(metrics: dict[str, Any], speed: dict[str, Any]) -> list[Any]:
+    long = metrics["long_form"]
+    if not long.get("recordings"):
+        return [Text(f"not measured: {long.get('note', '')}")]
+    rows = [[name, algs["sequential"]["wer"], algs["chunked"]["wer"],
+             speed.get("long_form_rtfx", {}).get(name, {}).get("sequential"),
+             speed.get("long_form_rtfx", {}).get(name, {}).get("chunked")]
+            for name, algs in long["systems"].items()]
+    return [Text(f"{long['recordings']} recordings, {long['audio_seconds']} s, of {', '.join(long['corpora'])}; "
+                 f"chunked: {long['chunk_length_s']} s chunks"),
+            Table(["system", "sequential WER", "chunked WER", "sequential RTFx", "chunked RTFx"], rows, digits=3)]
+
+
+def _speculative(metrics: dict[str, Any], speed: dict[str, Any]) -> list[Any]:
+    spec = metrics["speculative"]
+    if not spec.get("records"):
+        return [Text("not measured (speculative.records is 0)")]
+    timing = speed.get("speculative", {})
+    return [Check("output identical to the teacher's", PASSED if spec["identical_to_teacher"] == spec["records"]
+                  else FAILED, f"{spec['identical_to_teacher']} of {spec['records']} utterances"),
+            Text(f"Speed-up at batch 1 (greedy): {timing.get('speedup')}x "
+                 f"({timing.get('teacher_seconds')} s alone, {timing.get('assisted_seconds')} s assisted)")]
+
+
 def _gate_checks(gate: dict[str, Any]) -> list[Check]:
     return [Check(name, r["verdict"], f"value {r['value']}, limit {r['limit']}. {r['detail']}".strip())
             for name, r in gate["rules"].items()]
@@ -52,6 +76,8 @@ def evaluation_report(out: Path, metrics: dict[str, Any], speed: dict[str, Any])
     sections = [
         Section("WER (Whisper English normaliser; 95 % bootstrap interval)", [Text(sets), _wer_table(metrics)]),
         Section("Hallucination (per reference word; repeated 5-grams)", [_hallucination_table(metrics)]),
+        Section("Long-form (recordings over 30 s; sequential and chunked)", _long_form(metrics, speed)),
+        Section("Speculative decoding (student assisting the teacher, batch 1)", _speculative(metrics, speed)),
         Section(f"Release gate (sets: {', '.join(gate['sets'])})", _gate_checks(gate) or [Text("no rule is on")]),
         Section("Speed (wall clock, this machine; kept out of metrics.json)",
                 [_speed_table(speed), Text(f"Student speed-up over the teacher at batch {speed['batch_size']}: "

@@ -13,13 +13,16 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from components.core.errors import ConfigError
+from components.core.manifest import iter_records
 from components.core.outputs import staged_output, write_json
 from components.core.transcribe import audio_seconds, batches, load_whisper, timed_transcribe
 from components.evaluate.gate import GateConfig, check_gate
+from components.evaluate.longform import LongFormConfig, long_form
 from components.evaluate.measures import error_measures, keep_nonempty, macro_average, wer_by_corpus
 from components.evaluate.plots import write_plots
 from components.evaluate.report import write_evaluation_report
 from components.evaluate.sets import DEFAULT_SETS, OUT, EvalSet, build_sets, load_set
+from components.evaluate.speculative import SpeculativeConfig, speculative
 from components.evaluate.speed import batch_one, speed_report, speed_sample
 
 METRICS_FILE = "metrics.json"  # deterministic: WER, error kinds, 5-Dup., gate
@@ -45,6 +48,8 @@ class EvaluateConfig:
     bootstrap_resamples: int = 1000
     seed: int = 0
     speed_records: int = 8     # records transcribed one at a time per system for RTFx at batch 1; 0: off
+    long_form: LongFormConfig = field(default_factory=LongFormConfig)
+    speculative: SpeculativeConfig = field(default_factory=SpeculativeConfig)
     gate: GateConfig = field(default_factory=GateConfig)
 
     def __post_init__(self) -> None:
@@ -96,10 +101,13 @@ def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: P
 
     Per set and system: WER with a 95 % bootstrap interval, insertion,
     substitution and deletion rates and 5-Dup.; per system, the in- and
-    out-of-distribution and overall macro averages. Writes ``metrics.json``
-    (deterministic, with the gate's verdict), ``speed.json`` (RTFx at batch 1
-    and N, tokens/s), ``predictions.parquet``, plots, and ``report.html`` /
-    ``report.md`` (logged at INFO).
+    out-of-distribution and overall macro averages; long-form WER with the
+    sequential and chunked algorithms; whether speculative decoding (the
+    student assisting the teacher) gives exactly the teacher's output. Writes
+    ``metrics.json`` (deterministic, with the gate's verdict), ``speed.json``
+    (RTFx at batch 1 and N, tokens/s, long-form RTFx, speculative speed-up),
+    ``predictions.parquet``, plots, and ``report.html`` / ``report.md``
+    (logged at INFO).
     """
     loaded_sets = {s.name: load_set(s, Path(src)) for s in cfg.sets}
     kept = {name: [recs[i] for i in keep_nonempty([r["text"] for r in recs])] for name, recs in loaded_sets.items()}
@@ -109,6 +117,11 @@ def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: P
     texts, seconds = _transcribe_all(records, loaded, cfg)
     sample, sample_audio = speed_sample(records, cfg.speed_records)
     seconds_1 = batch_one(loaded, sample, cfg.max_new_tokens)
+    long_records = [r for r in iter_records(Path(src), splits=[cfg.long_form.split], stage="normalise")
+                    if r["corpus"] in cfg.long_form.corpora] if cfg.long_form.max_recordings else []
+    long_metrics, long_rtfx = long_form(loaded, long_records, cfg.long_form, cfg.bootstrap_resamples, cfg.seed)
+    spec_exact, spec_speed = (speculative(loaded["teacher"], Path(student), records[:cfg.speculative.records],
+                                          cfg.max_new_tokens) if cfg.speculative.records else ({"records": 0}, {}))
     sets = {s.name: {"split": s.split, "corpora": list(s.corpora), "distribution": s.distribution,
                      "records": len(kept[s.name]),
                      "dropped_empty_reference": len(loaded_sets[s.name]) - len(kept[s.name]),
@@ -118,9 +131,10 @@ def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: P
                for name in SYSTEMS}
     metrics = {"split": ",".join(sorted({s.split for s in cfg.sets})), "records": len(records),
                "audio_hours": round(audio_seconds(records) / 3600, 4), "sets": sets, "systems": systems,
-               "gate": check_gate(systems, sets, cfg.gate)}
+               "long_form": long_metrics, "speculative": spec_exact, "gate": check_gate(systems, sets, cfg.gate)}
     tokens = {name: sum(t.n_tokens for t in texts[name].values()) for name in SYSTEMS}
-    speed = speed_report(seconds, audio_seconds(records), tokens, cfg.batch_size, seconds_1, sample_audio)
+    speed = {**speed_report(seconds, audio_seconds(records), tokens, cfg.batch_size, seconds_1, sample_audio),
+             "long_form_rtfx": long_rtfx, "speculative": spec_speed}
     with staged_output(dst) as out:
         write_json(out / METRICS_FILE, metrics)
         write_json(out / SPEED_FILE, speed)
