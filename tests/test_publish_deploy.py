@@ -17,13 +17,13 @@ from components.publish.stage import PublishConfig, publish
 from tests.conftest import spoken_record
 from tests.test_publish import metrics
 
+pytest.importorskip("faster_whisper", reason="the deploy check needs the bench extra (faster-whisper)")
 TEXT = "Please pass the salt and the pepper."
 
 
 @pytest.mark.slow
 def test_the_release_converts_with_ctranslate2_and_runs_in_faster_whisper(teacher_dir: Path, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("faster_whisper", reason="the deploy check needs the bench extra (faster-whisper)")
     from ctranslate2.converters import TransformersConverter
     from faster_whisper import WhisperModel
 
