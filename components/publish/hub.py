@@ -48,6 +48,15 @@ def _http_status(err: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP client's connection errors (the answer never came: the commit may or may not have landed)."""
+    try:
+        from httpx2 import TransportError
+    except ImportError:  # huggingface_hub < 2 talks through httpx
+        from httpx import TransportError
+    return (TransportError,)
+
+
 def hub_error(err: BaseException, repo_id: str, doing: str) -> PipelineError:
     """A one-line error for a failed Hub request; never includes the token."""
     status = _http_status(err)
@@ -112,12 +121,14 @@ def commit_release(api, repo_id: str, folder: Path, names: list[str], parent: st
         try:
             return api.create_commit(repo_id, operations, commit_message=message, parent_commit=parent,
                                      repo_type="model").oid
-        except HfHubHTTPError as err:
-            if _http_status(err) not in RETRIED_STATUS or attempt == retries:
+        except (HfHubHTTPError, *_transport_errors()) as err:
+            retried = _http_status(err) in RETRIED_STATUS or not isinstance(err, HfHubHTTPError)
+            if not retried or attempt == retries:
                 raise hub_error(err, repo_id, "committing to") from err
             wait = backoff_s * 2 ** attempt
-            log.warning("publish: commit to %s failed (HTTP %s); attempt %d of %d in %.1f s", repo_id,
-                        _http_status(err), attempt + 2, retries + 1, wait)
+            log.warning("publish: commit to %s failed (%s); attempt %d of %d in %.1f s", repo_id,
+                        f"HTTP {_http_status(err)}" if _http_status(err) else type(err).__name__,
+                        attempt + 2, retries + 1, wait)
         time.sleep(wait)
         head = read_head(api, repo_id)
         if head.sha != parent:
