@@ -24,6 +24,8 @@ if ! podman image exists "$IMAGE"; then
     IMAGE=$IMAGE SMOKE=0 bash containers/make_image.sh
 fi
 "$PYTHON" -c 'import docker' 2>/dev/null || "$PYTHON" -m pip install -q 'docker>=7,<8'
+# podman names a local build localhost/<name>; the Docker API lists it so, and KFP looks it up by that name.
+IMAGE=$(podman image inspect --format '{{index .RepoTags 0}}' "$IMAGE")
 
 sockdir=$(mktemp -d)
 podman system service --time=0 "unix://$sockdir/podman.sock" &
