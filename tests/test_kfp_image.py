@@ -55,7 +55,7 @@ start = time.perf_counter()
 pipeline(Path(sys.argv[1]), Images(cpu=sys.argv[3], gpu=sys.argv[3]))()
 print("KFP_RESULT", json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
 """
-SHARDED = ("ingest", "normalise", "pseudo_label", "filter")
+SHARDED = ("ingest", "normalise", "pseudo-label", "filter")   # KFP task names
 
 
 def test_every_component_runs_in_the_image_and_gives_the_subprocess_run_s_outputs(
