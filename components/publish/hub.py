@@ -37,9 +37,11 @@ class Head:
 
 
 def hub_api(token: str):
-    """An ``HfApi`` on ``HF_ENDPOINT`` as set now (the client reads its constant once, at import)."""
+    """An ``HfApi`` on ``HF_ENDPOINT`` as set now (the client reads its constant once, at import), quiet."""
     from huggingface_hub import HfApi
+    from huggingface_hub.utils import disable_progress_bars
 
+    disable_progress_bars()  # an orchestrator logs stderr as errors; the stage logs what it sent
     return HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
 
 

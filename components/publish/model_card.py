@@ -68,6 +68,24 @@ def _results_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _more_results(metrics: dict[str, Any]) -> str:
+    """Long-form WER per algorithm and speculative-decoding exactness, when evaluate measured them."""
+    lines = []
+    long = metrics.get("long_form", {})
+    if long.get("recordings"):
+        wers = {alg: m["wer"] for alg, m in long["systems"]["student"].items()}
+        teacher = {alg: m["wer"] for alg, m in long["systems"]["teacher"].items()}
+        lines.append(f"- Long-form ({long['recordings']} recordings, {long['audio_seconds']} s): student WER "
+                     f"sequential {wers['sequential']:.3f}, "
+                     f"chunked ({long['chunk_length_s']} s) {wers['chunked']:.3f}; "
+                     f"teacher {teacher['sequential']:.3f} / {teacher['chunked']:.3f}")
+    spec = metrics.get("speculative", {})
+    if spec.get("records"):
+        lines.append(f"- Speculative decoding (this model assisting the teacher): {spec['identical_to_teacher']} of "
+                     f"{spec['records']} outputs identical to the teacher's")
+    return "\n".join(lines)
+
+
 def _gate_lines(gate: dict[str, Any]) -> str:
     lines = [f"- {name}: {r.get('verdict', 'passed' if r.get('passed') else 'failed')} "
              f"(value {r.get('value')}, limit {r.get('limit')}){' - ' + r['detail'] if r.get('detail') else ''}"
@@ -97,6 +115,8 @@ pseudo-labels that passed a WER filter, with loss
 WER after Whisper's English normaliser; utterances with an empty normalised reference dropped.
 
 {_results_table(metrics)}
+
+{_more_results(metrics)}
 
 ## Release gate
 
