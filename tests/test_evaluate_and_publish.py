@@ -132,7 +132,7 @@ def test_speculative_decoding_with_the_student_decoder_gives_exactly_the_teacher
     from components.evaluate.speculative import speculative
 
     records = [r for r in read_records(evaluated["root"] / "normalised", splits=["test"]) if r["id"] == "voxpopuli/v1"]
-    exact, speed = speculative(load_whisper(teacher_dir), evaluated["root"] / "student_init", records, 24)
+    exact, speed = speculative(load_whisper(teacher_dir), evaluated["root"] / "student_init", records, 8)
     assert exact == {"records": 1, "identical_to_teacher": 1, "differing_ids": []} and speed["speedup"] > 0
 
 
