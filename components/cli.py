@@ -47,6 +47,9 @@ def _add_stage_parser(sub: argparse._SubParsersAction, entry: Stage, name: str, 
                    help="override a param of this stage (YAML value), e.g. --set wer_threshold=0.2")
     for option, key in entry.option_params.items():
         p.add_argument(f"--{option}", dest=f"param_{key}", default=None, help=f"sets {entry.name}.{key}")
+    for flag, key in entry.flag_params.items():
+        p.add_argument(f"--{flag}", dest=f"param_{key}", action="store_const", const=True, default=None,
+                       help=f"sets {entry.name}.{key} to true")
     if entry.reports:
         p.add_argument("--reports", default=None, help=f"also copy {', '.join(entry.reports)} here (for DVC)")
     if entry.shardable:

@@ -50,3 +50,10 @@ def test_a_stage_input_that_does_not_exist_names_it(tmp_path: Path, capsys) -> N
     assert main(["filter", "--src", str(tmp_path / "nope"), "--out", str(tmp_path / "o"),
                  "--params", str(tmp_path / "p.yaml")]) == 2
     assert "input directory not found" in _error_line(capsys)
+
+
+def test_dry_run_flag_sets_the_publish_param_and_is_off_without_it() -> None:
+    from components.cli import _overrides, build_parser
+
+    assert _overrides(build_parser().parse_args(["publish", "--dry-run"])) == {"dry_run": True}
+    assert _overrides(build_parser().parse_args(["publish"])) == {}

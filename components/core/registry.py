@@ -51,6 +51,7 @@ class Stage:
     always_run: bool = False            # never skipped as current (its effect is outside its output)
     reports: dict[str, str] = field(default_factory=dict)  # file in the output -> metric | plot | report
     option_params: dict[str, str] = field(default_factory=dict)  # CLI option -> config key it sets
+    flag_params: dict[str, str] = field(default_factory=dict)  # CLI flag -> boolean config key it sets true
     aliases: tuple[str, ...] = ()       # old CLI spellings, still accepted with a deprecation line
     params_aliases: tuple[str, ...] = ()  # old params.yaml section names, likewise
 
@@ -131,7 +132,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("publish", "build the release folder and card; one tagged Hub commit when the release rules pass "
           "and a token is set",
           "components.publish.stage:publish", "components.publish.stage:PublishConfig",
-          output="data/release", artifact="release", network=True, always_run=True,
+          output="data/release", artifact="release", network=True, always_run=True, flag_params={"dry-run": "dry_run"},
           inputs=(Input("student", "distill", "distilled student"), Input("eval", "evaluate", "evaluation"))),
 )
 
