@@ -94,9 +94,9 @@ class Standalone:
             time.sleep(2)
         raise AssertionError(f"the API server did not answer within {STARTUP_S} s\n{self.tail()}")
 
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.base}/api/v2{path}", headers={"Authorization": f"Bearer {self.token}"},
-                             timeout=30, **kwargs)
+    def api(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.base}/api/v2{path}", timeout=30, **kwargs,
+                             headers={"Authorization": f"Bearer {self.token}", **(headers or {})})
 
     def wait_for_dag(self) -> None:
         deadline = time.monotonic() + STARTUP_S
