@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -190,7 +191,7 @@ def test_trigger_with_an_unknown_param_fails_at_once_naming_it_and_the_known_one
     home, root, params = airflow_project(tmp_path_factory, "bad-params", "airflow-bad-params")
     result, log = dag_test(home, root, params, conf={"filter": {"wer_thresold": 0.3}})
     assert result["state"] == "failed" and result["tasks"]["check_params"] == "failed"
-    assert "run conf [filter]: unknown key(s) wer_thresold; known keys: min_kept_fraction, wer_threshold" in log
+    assert re.search(r"run conf \[filter\]: unknown key\(s\) wer_thresold; known keys: [a-z_, ]*wer_threshold", log)
     assert not (root / "data" / "raw").exists()  # nothing ran
 
 

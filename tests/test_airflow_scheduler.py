@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -184,7 +185,7 @@ def test_a_real_scheduler_skips_current_stages_merges_a_partial_conf_and_refuses
     # 2. An unknown key fails the run at check_params, named, with where it came from and the known keys.
     bad = airflow.trigger({"filter": {"wer_thresold": 0.3}})
     assert bad["state"] == "failed" and bad["tasks"]["check_params"] == "failed"
-    assert "run conf [filter]: unknown key(s) wer_thresold; known keys: min_kept_fraction, wer_threshold" in \
-        airflow.task_log(bad["run_id"], "check_params")
+    refused = airflow.task_log(bad["run_id"], "check_params")
+    assert re.search(r"run conf \[filter\]: unknown key\(s\) wer_thresold; known keys: [a-z_, ]*wer_threshold", refused)
     print(f"real scheduler: a run of current stages in {run['seconds']} s, an unknown key failed in "
           f"{bad['seconds']} s; {time.monotonic() - start:.0f} s in all")
