@@ -123,7 +123,6 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
                       index.validation, normalised, root, meta, trackers, runs)
     trainer.resume()
     progress = trainer.run()
-    acc.end_training()
     summary = _summary(index, progress, cfg, root, acc.num_processes)
     if trainer.step_seconds:
         summary["median_step_seconds"] = round(statistics.median(trainer.step_seconds), 3)
@@ -135,6 +134,7 @@ def distill(src: Path, teacher: Path, student: Path, pseudo_labelled: Path, norm
         _save(dst, trainer.model, models.processor, progress, summary, student)
         shutil.rmtree(root, ignore_errors=True)
     acc.wait_for_everyone()
+    acc.end_training()  # last: it also ends the process group of a multi-process run
     return summary
 
 
