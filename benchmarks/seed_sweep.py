@@ -50,33 +50,71 @@ def inputs(data: Path) -> tuple[list[str], list[str]]:
     return [str(a) for a in distill], [str(a) for a in evaluate]
 
 
+def student_only_metrics(params: str, data: Path, student: Path, dst: Path) -> None:
+    """``--student-only``: evaluate's sets, decoding and measures for the student alone (a third of the
+    work); the teacher's WER is copied from ``--teacher-metrics`` (an evaluate ``metrics.json`` on the same sets)."""
+    import yaml
+
+    from components.core.invoke import stage_config
+    from components.core.transcribe import batches, load_whisper, timed_transcribe
+    from components.evaluate.measures import error_measures, keep_nonempty
+    from components.evaluate.sets import load_set
+
+    cfg = stage_config("evaluate", yaml.safe_load(Path(params).read_text()))
+    model, processor = load_whisper(student)
+    kept = {}
+    for eval_set in cfg.sets:  # as evaluate: empty references dropped, one id-sorted pass over all sets' records
+        records = load_set(eval_set, data / "normalised")
+        kept[eval_set] = [records[i] for i in keep_nonempty([r["text"] for r in records])]
+    records = sorted({r["id"]: r for recs in kept.values() for r in recs}.values(), key=lambda r: r["id"])
+    texts = {}
+    for batch in batches(records, cfg.batch_size):
+        texts.update({t.id: t.text for t in timed_transcribe(model, processor, batch, cfg.max_new_tokens)[0]})
+    per_set = {s.name: {"distribution": s.distribution, **error_measures(
+        [r["text"] for r in recs], [texts[r["id"]] for r in recs], cfg.bootstrap_resamples, cfg.seed)}
+        for s, recs in kept.items()}
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "student_metrics.json").write_text(json.dumps(per_set, indent=2, sort_keys=True) + "\n")
+
+
 def run_one(cli: list[str], args: argparse.Namespace, run_dir: Path, seed: int, overrides: list[str]) -> float:
     """Distil then evaluate one (setting, seed) unless its metrics exist; returns the seconds spent."""
-    if (run_dir / "eval" / "metrics.json").is_file():
+    if done(run_dir):
         return 0.0
     started = time.perf_counter()
     sets = [arg for item in [f"seed={seed}", *overrides, *args.distill_set] for arg in ("--set", item)]
     distill_inputs, evaluate_inputs = inputs(args.data)
     log = run_dir / "log.txt"
     run_dir.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as handle:
-        for command in ([*cli, "distill", "--params", args.params, *distill_inputs, "--out", str(run_dir / "student"),
-                         *sets],
-                        [*cli, "evaluate", "--params", args.params, *evaluate_inputs, "--student",
+    commands = [[*cli, "distill", "--params", args.params, *distill_inputs, "--out", str(run_dir / "student"), *sets]]
+    if not args.student_only:
+        commands.append([*cli, "evaluate", "--params", args.params, *evaluate_inputs, "--student",
                          str(run_dir / "student"), "--out", str(run_dir / "eval"),
-                         *[a for e in args.evaluate_set for a in ("--set", e)]]):
+                         *[a for e in args.evaluate_set for a in ("--set", e)]])
+    with log.open("a") as handle:
+        for command in commands:
             handle.write("$ " + " ".join(command) + "\n")
             handle.flush()
             if subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode != 0:
                 raise SystemExit(f"failed: {' '.join(command)} (log: {log})")
+    if args.student_only:
+        student_only_metrics(args.params, args.data, run_dir / "student", run_dir / "eval")
     return time.perf_counter() - started
 
 
-def read_run(run_dir: Path) -> dict:
+def done(run_dir: Path) -> bool:
+    """Whether a run's evaluation is there (full, or student-only)."""
+    return any((run_dir / "eval" / name).is_file() for name in ("metrics.json", "student_metrics.json"))
+
+
+def read_run(run_dir: Path, teacher_metrics: Path | None) -> dict:
     """Student and teacher WER (overall, out of distribution) and the best validation WER of one run."""
-    metrics = json.loads((run_dir / "eval" / "metrics.json").read_text())
+    full = run_dir / "eval" / "metrics.json"
+    metrics = json.loads((full if full.is_file() else teacher_metrics).read_text())
     systems = metrics.get("systems", metrics)
     student, teacher = systems["student"], systems["teacher"]
+    if not full.is_file():
+        student = macro(json.loads((run_dir / "eval" / "student_metrics.json").read_text()))
     training = json.loads((run_dir / "student" / "training.json").read_text())
     in_dist = student.get("wer_in_distribution", student["wer"])
     return {"wer": in_dist if in_dist is not None else student["wer"],
@@ -84,6 +122,15 @@ def read_run(run_dir: Path) -> dict:
             "ood_wer": student.get("wer_out_of_distribution"),
             "teacher_ood_wer": teacher.get("wer_out_of_distribution"),
             "validation_wer": training.get("best_validation_wer"), "best_step": training.get("best_step")}
+
+
+def macro(per_set: dict) -> dict:
+    """evaluate's per-system summary from per-set measures: macro averages in and out of distribution."""
+    def mean(names: list[str]) -> float | None:
+        return round(statistics.fmean(per_set[n]["wer"] for n in names), 4) if names else None
+    ood = [n for n, m in per_set.items() if m["distribution"] == "out"]
+    ind = [n for n in per_set if n not in ood]
+    return {"wer": mean(list(per_set)), "wer_in_distribution": mean(ind), "wer_out_of_distribution": mean(ood)}
 
 
 def interval(values: list[float]) -> tuple[float, float]:
@@ -129,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evaluate-set", action="append", default=[], metavar="KEY=VALUE",
                         help="evaluate override, e.g. speed_records=0")
     parser.add_argument("--table-only", action="store_true", help="print the table of the finished runs")
+    parser.add_argument("--student-only", action="store_true",
+                        help="evaluate the student alone (evaluate's sets and measures), the teacher's WER taken "
+                             "from --teacher-metrics: a third of evaluate's decoding")
+    parser.add_argument("--teacher-metrics", type=Path, default=None,
+                        help="an evaluate metrics.json on the same sets (needed with --student-only)")
     args = parser.parse_args(argv)
     cli = [sys.executable, "-m", "components.cli"]
     settings = dict(parse_setting(s) for s in args.setting)
@@ -140,8 +192,8 @@ def main(argv: list[str] | None = None) -> None:
                 took = run_one(cli, args, run_dir, seed, overrides)
                 print(f"{name} seed {seed}: {'done before' if not took else f'{took:.0f} s'}", file=sys.stderr,
                       flush=True)
-            if (run_dir / "eval" / "metrics.json").is_file():
-                results.setdefault(name, []).append(read_run(run_dir))
+            if done(run_dir):
+                results.setdefault(name, []).append(read_run(run_dir, args.teacher_metrics))
     print(table(results, args.seeds))
     (args.out / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
