@@ -47,7 +47,8 @@ def test_every_stage_component_carries_its_params_file_section() -> None:
 def test_every_kfp_component_logs_its_effective_config_with_where_each_key_came_from(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     log = kfp_run(tmp_path_factory)["log"]
-    for entry in STAGES:
-        assert f"{entry.name}: effective config (key = value  [where it came from]):" in log, entry.name
+    for entry in STAGES:  # publish is skipped under dsl.If: the tiny student fails the gate
+        if entry.artifact != "release":
+            assert f"{entry.name}: effective config (key = value  [where it came from]):" in log, entry.name
     assert f"wer_threshold = 0.2  [{COMPILED_SOURCE}]" in log
     assert re.search(r"\n\s+\S+ = .*  \[default\]", log)
