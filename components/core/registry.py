@@ -112,7 +112,7 @@ STAGES: tuple[Stage, ...] = (
           output="data/models/student_init", artifact="model", aliases=("init-student",),
           inputs=(Input("teacher", "import_teacher", "teacher model"),)),
     Stage("distill", "train the student: weighted CE on pseudo-labels + KL to the teacher at T=2",
-          "components.distill.stage:distill", "components.distill.stage:DistillConfig",
+          "components.distill.stage:distill", "components.distill.config:DistillConfig",
           output="data/models/student", artifact="model", resources=GPU,
           reports={"train_log.csv": "plot", "validation.csv": "plot", "training.json": "metric"},
           inputs=(Input("src", "filter", "filtered sample ids"), Input("teacher", "import_teacher", "teacher model"),
