@@ -285,11 +285,9 @@ def test_kfp_html_is_the_stages_own_report_copied(tmp_path: Path) -> None:
     (tmp_path / "out" / "report.html").write_text("<html>the stage's page</html>")
     target = write_report("filter", tmp_path / "out", tmp_path / "kfp" / "report")
     assert target.read_text() == "<html>the stage's page</html>"
-    (tmp_path / "eval").mkdir()
-    (tmp_path / "eval" / "metrics.json").write_text(json.dumps(
-        {"split": "test", "records": 2, "systems": {"teacher": {"wer": 0.2}}, "gate": {"passed": True, "rules": {}}}))
+    (tmp_path / "eval").mkdir()  # an output without a page (a gate switched off): a one-line page says so
     page = write_report("evaluate", tmp_path / "eval", tmp_path / "kfp" / "eval").read_text()
-    assert "Evaluation" in page and "http" not in page
+    assert "evaluate wrote no report.html" in page and "http" not in page
 
 
 def test_readiness_names_the_missing_hours_and_the_paper_figures(tmp_path: Path) -> None:
