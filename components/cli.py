@@ -21,12 +21,14 @@ from typing import Any
 import yaml
 
 from components import __version__
+from components.ablate.command import HELP as ABLATE_HELP, add_parser as add_ablate_parser
 from components.core.errors import PipelineError
 from components.core.registry import REGISTRY, STAGES, Stage
 
 log = logging.getLogger("distil_pipeline")
 TOOLS = {"report": "print the pipeline's short summary from its outputs",
-         "dvc-yaml": "write dvc.yaml from the stage registry (or --check that it is current)"}
+         "dvc-yaml": "write dvc.yaml from the stage registry (or --check that it is current)",
+         "ablate": ABLATE_HELP}
 
 
 def _option(role: str) -> str:
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dvc-yaml", help=TOOLS["dvc-yaml"], description=TOOLS["dvc-yaml"])
     p.add_argument("--check", action="store_true", help="exit 1 when dvc.yaml differs from the registry's")
     p.add_argument("--path", default="dvc.yaml")
+    add_ablate_parser(sub)
     return parser
 
 
@@ -131,7 +134,11 @@ def _copy_reports(entry: Stage, out: Path, reports: Path) -> None:
 
 
 def run_tool(args: argparse.Namespace) -> int:
-    """``report`` and ``dvc-yaml``."""
+    """``report``, ``dvc-yaml`` and ``ablate``."""
+    if args.command == "ablate":
+        from components.ablate.command import ablate
+
+        return ablate(args)
     if args.command == "report":
         from components.core.gates.readiness import readiness_text
         from components.report import pipeline_summary

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components.core.errors import ConfigError
+
 # Fields that may change between a run and its resume: they do not change the weights.
 RESUMABLE = ("checkpoint_steps", "keep_last", "num_workers", "eval_batch_size", "max_nan_steps", "resume", "report_to")
 
@@ -34,6 +36,7 @@ class DistillConfig:
     resume: bool = True
     eval_steps: int = 50                # 0: no validation, the last step is the output
     validation_fraction: float = 0.1    # hash hold-out of train ids when the data has no validation split
+    train_fraction: float = 1.0         # share of train examples used, by id hash (nested: the data-size ablation)
     eval_batch_size: int = 16
     max_new_tokens: int = 128
     max_nan_steps: int = 10
@@ -48,3 +51,7 @@ class DistillConfig:
     mask_feature_length: int = 10       # mel bins per feature mask
     bpe_dropout: float = 0.0            # probability of undoing each BPE merge of a label token
     report_to: str | tuple[str, ...] = "none"  # none, or tensorboard / mlflow / wandb / dvclive (or a list)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.train_fraction <= 1:
+            raise ConfigError(f"train_fraction = {self.train_fraction}: expected a share in (0, 1], e.g. 0.25")

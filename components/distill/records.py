@@ -99,11 +99,15 @@ def with_previous(examples: list[Example]) -> list[Example]:
 
 
 def build_index(src: Path, pseudo_labelled: Path, normalised: Path, tokenizer, tokens: LabelTokens,
-                default_language: str, max_label_length: int, validation_fraction: float) -> Index:
+                default_language: str, max_label_length: int, validation_fraction: float,
+                train_fraction: float = 1.0) -> Index:
     """Train examples (filter's train shards minus the hash hold-out) and validation examples.
 
     Validation is the filter's validation split when it has one, else the
     ``validation_fraction`` of train ids held out by hash (never the test split).
+    ``train_fraction`` < 1 keeps that share of the train examples, chosen by
+    another hash of the id, so smaller fractions are subsets of larger ones
+    (the data-size ablation); the rest are counted as dropped.
     """
     kept, labels, base = StageDir(src, "filter"), StageDir(pseudo_labelled, "pseudo_label"), StageDir(normalised, "normalise")
     has_validation = bool(kept.shards(["validation"]))
@@ -115,6 +119,9 @@ def build_index(src: Path, pseudo_labelled: Path, normalised: Path, tokenizer, t
                 index.dropped[reason] += 1
                 continue
             validation = relpath.startswith("validation/") if has_validation else held_out(example.id, validation_fraction)
+            if not validation and not held_out(f"train-fraction/{example.id}", train_fraction):
+                index.dropped["train_fraction"] += 1
+                continue
             (index.validation if validation else index.train).append(example)
     index.train = with_previous(index.train)
     index.validation.sort(key=lambda e: e.id)

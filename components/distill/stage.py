@@ -35,7 +35,7 @@ def _index(src: Path, pseudo_labelled: Path, normalised: Path, processor, vocab_
            cfg: DistillConfig) -> tuple[Index, LabelTokens]:
     tokens = LabelTokens.from_tokenizer(processor.tokenizer, vocab_size)
     index = build_index(src, pseudo_labelled, normalised, processor.tokenizer, tokens, language,
-                        cfg.max_label_length, cfg.validation_fraction)
+                        cfg.max_label_length, cfg.validation_fraction, cfg.train_fraction)
     if not index.train:
         raise PipelineError(f"{src}: no training records after filtering (dropped: {dict(index.dropped) or 'none'}); "
                             "raise filter.wer_threshold or add data")

@@ -1,0 +1,101 @@
+"""A grid as DVC experiments: one queued ``dvc exp run`` per value, ``--run-all``, then ``dvc exp show --json``.
+
+Each experiment is the whole pipeline (``dvc repro``) in DVC's own temporary
+workspace, with the grid's param and fixed overrides set through ``-S``; DVC
+reruns only the stages that param reaches. A value whose experiment already
+finished on the current commit is not queued again, so a rerun after a crash
+or a grid extended by one value runs only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.ablate.grids import Grid, experiment_name
+from components.core.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One finished experiment: its name, git rev, params and metrics (file -> data), as ``dvc exp show``."""
+
+    name: str
+    rev: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    timestamp: str = ""
+
+
+def dvc(args: list[str], root: Path, capture: bool = False) -> str:
+    """Run ``dvc ARGS`` in the project; a failure is one line with DVC's own last words."""
+    done = subprocess.run(["dvc", *args], cwd=root, text=True,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+    if done.returncode != 0:
+        tail = (done.stderr or "").strip().splitlines()[-1:] if capture else []
+        raise PipelineError(f"dvc {' '.join(args[:3])} failed (exit {done.returncode})"
+                            + (f": {tail[0]}" if tail else "; see DVC's output above"))
+    return done.stdout or ""
+
+
+def set_options(grid: Grid, value: Any) -> list[str]:
+    """``-S section.key=value`` for the grid's value and each fixed override (values as YAML)."""
+    pairs = {grid.param: value, **grid.fixed}
+    return [arg for key, val in pairs.items() for arg in ("-S", f"{key}={yaml.safe_dump(val).splitlines()[0]}")]
+
+
+def queue(grid: Grid, root: Path, finished: set[str]) -> list[str]:
+    """Queue one experiment per value not finished yet; returns the names queued."""
+    queued = []
+    for value in grid.values:
+        name = experiment_name(grid, value)
+        if name in finished:
+            log.info("%s: finished on this commit, not queued again", name)
+            continue
+        dvc(["exp", "run", "--queue", "--force", "--name", name, *set_options(grid, value)], root)
+        queued.append(name)
+    return queued
+
+
+def run_all(root: Path, jobs: int) -> None:
+    """Run every queued experiment (``dvc exp run --run-all``), ``jobs`` at a time, following their logs."""
+    dvc(["exp", "run", "--run-all", "--jobs", str(jobs)], root)
+
+
+def show(root: Path, all_commits: bool = False) -> list[Experiment]:
+    """The finished experiments based on the current commit (or on any commit), from ``dvc exp show --json``."""
+    args = ["exp", "show", "--json", "--hide-queued", "--hide-workspace", *(["--all-commits"] if all_commits else [])]
+    rows = json.loads(dvc(args, root, capture=True) or "[]")
+    return [exp for row in rows if row.get("rev") != "workspace" for exp in _experiments(row)]
+
+
+def _experiments(baseline: dict) -> list[Experiment]:
+    found = []
+    for group in baseline.get("experiments") or []:
+        for rev in group.get("revs") or []:
+            data = rev.get("data") or {}
+            if rev.get("error") or not data:
+                continue
+            params = {k: v.get("data", {}) for k, v in (data.get("params") or {}).items()}
+            metrics = {k: v.get("data", {}) for k, v in (data.get("metrics") or {}).items()}
+            name = rev.get("name") or group.get("name") or rev["rev"][:7]
+            found.append(Experiment(name, rev["rev"], params, metrics, data.get("timestamp") or ""))
+    return found
+
+
+def of_grid(experiments: list[Experiment], grid: Grid) -> dict[str, Experiment]:
+    """This grid's experiments by name (the newest of a name wins)."""
+    names = {experiment_name(grid, v) for v in grid.values}
+    chosen: dict[str, Experiment] = {}
+    for exp in sorted(experiments, key=lambda e: e.timestamp):
+        if exp.name in names:
+            chosen[exp.name] = exp
+    return chosen
