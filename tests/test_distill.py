@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from components.core.errors import PipelineError
+from components.core.errors import ConfigError, PipelineError
+from components.core.invoke import stage_config
 from components.distill.data import PlanSpec, batch_plan, collate_sequences
 from components.distill.labels import LabelTokens, prefix_ids, sequence, shift, text_ids
 from components.distill.records import Example, held_out
@@ -276,3 +277,29 @@ def test_timestamped_labels_and_previous_text_prompts_follow_their_probabilities
     assert all(ids("<|notimestamps|>") not in seq and ids("<|0.00|>") in seq for seq, _ in rows)
     first_of_speaker = {e.id for e in index.train if e.previous is None}
     assert len(first_of_speaker) == 3  # three voices, two sentences each: the first of each has no previous text
+
+
+def test_train_fraction_keeps_nested_hash_subsets_and_counts_the_rest(teacher_dir: Path, spoken_train: list,
+                                                                      tmp_path: Path) -> None:
+    from transformers import WhisperProcessor
+
+    from components.distill.records import build_index
+
+    processor = WhisperProcessor.from_pretrained(teacher_dir)
+    tokens = LabelTokens.from_tokenizer(processor.tokenizer, 51_864)
+    layers = training_layers(tmp_path, spoken_train, {r["id"]: {} for r in spoken_train})
+
+    def train_ids(fraction: float) -> tuple[set[str], int]:
+        index = build_index(layers["src"], layers["pseudo_labelled"], layers["normalised"], processor.tokenizer,
+                            tokens, "en", 128, 0.0, fraction)
+        return {e.id for e in index.train}, index.dropped["train_fraction"]
+
+    everything, none_dropped = train_ids(1.0)
+    half, half_dropped = train_ids(0.5)
+    quarter, _ = train_ids(0.25)
+    assert none_dropped == 0 and len(everything) == len(spoken_train)
+    assert quarter <= half <= everything and len(half) + half_dropped == len(everything)
+    assert train_ids(0.5) == (half, half_dropped)  # by hash: the same subset every time
+    for bad in (0.0, 1.5):
+        with pytest.raises(ConfigError, match="train_fraction"):
+            stage_config("distill", {"distill": {"train_fraction": bad}})

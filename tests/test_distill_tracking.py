@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.core.errors import ConfigError, PipelineError
-from components.distill import tracking
+from components.core import tracking
 from components.distill.stage import DistillConfig, distill
 from components.student.stage import StudentConfig, init_student
 from tests._distill_data import training_layers
@@ -75,3 +75,53 @@ def test_trackers_default_to_local_storage(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
     tracking.offline_kwargs(("mlflow",), tmp_path)
     assert os.environ["MLFLOW_TRACKING_URI"] == "http://tracking.example:5000"  # the environment wins
+
+
+def test_evaluate_logs_into_the_run_that_trained_the_student(tiny_whisper_dir: Path, spoken_train: list,
+                                                            tmp_path: Path, monkeypatch) -> None:
+    """One run per tracker, training and evaluation together: TensorBoard and DVCLive files, the MLflow run
+    (read back from its store) and the W&B offline run (resumed under the same id)."""
+    names = ["tensorboard", "dvclive", "mlflow", "wandb"]
+    for name in names:  # the test extra installs all four
+        pytest.importorskip(name)
+    for name in ("WANDB_MODE", "MLFLOW_TRACKING_URI", "WANDB_DIR", "MLFLOW_ALLOW_FILE_STORE"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DISTIL_PIPELINE_TRACKING_PROJECT", "ablation-runs")
+    runs = _train(tiny_whisper_dir, spoken_train, tmp_path, names)
+    record = json.loads((runs / tracking.RUN_FILE).read_text())
+    assert record["trackers"] == names and record["project"] == "ablation-runs"
+
+    logged = tracking.log_to_training_run(tmp_path / "student", {"eval/student/wer": 0.25}, step=4)
+    assert logged == tuple(names)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(runs / "ablation-runs"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("eval/student/wer")] == [(4, 0.25)]
+    assert "train/loss" in events.Tags()["scalars"]  # the same run directory as training
+    dvclive = json.loads((runs / "dvclive" / "metrics.json").read_text())
+    assert dvclive["eval"]["student"]["wer"] == 0.25 and "loss" in dvclive["train"]
+    from mlflow.tracking import MlflowClient
+
+    run = MlflowClient(record["mlflow_tracking_uri"]).get_run(record["mlflow_run_id"])
+    assert run.data.metrics["eval/student/wer"] == 0.25 and "train/loss" in run.data.metrics
+    assert run.data.metrics["validation/wer"] >= 0  # validation, logged during training, in the same run
+    offline = sorted((runs / "wandb").glob("offline-run-*"))
+    assert len(offline) == 2 and {p.name.rsplit("-", 1)[-1] for p in offline} == {record["wandb_run_id"]}
+
+
+def test_a_student_trained_without_trackers_logs_nothing(tmp_path: Path) -> None:
+    assert tracking.log_to_training_run(tmp_path / "student", {"eval/student/wer": 0.3}, step=1) == ()
+
+
+def test_evaluate_tracks_wer_per_system_and_set_the_gate_and_the_speed_up() -> None:
+    from components.evaluate.stage import tracked_values
+
+    root = Path(__file__).parents[1] / "data" / "reports" / "evaluate"
+    metrics = json.loads((root / "metrics.json").read_text())
+    values = tracked_values(metrics, {"student_speedup_vs_teacher": 1.7})
+    assert values["eval/student/test/wer"] == metrics["systems"]["student"]["sets"]["test"]["wer"]
+    assert {"eval/teacher/wer_in_distribution", "eval/student_init/voxpopuli/dup5_per_1k_words",
+            "eval/gate_passed", "eval/student_speedup_vs_teacher"} <= set(values)
+    assert all(isinstance(v, float) for v in values.values())

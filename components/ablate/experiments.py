@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ class Experiment:
 
 def dvc(args: list[str], root: Path, capture: bool = False) -> str:
     """Run ``dvc ARGS`` in the project; a failure is one line with DVC's own last words."""
-    done = subprocess.run(["dvc", *args], cwd=root, text=True,
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, text=True,
                           stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
     if done.returncode != 0:
         tail = (done.stderr or "").strip().splitlines()[-1:] if capture else []

@@ -18,7 +18,7 @@ from components.core.errors import PipelineError
 from components.core.outputs import staged_output, write_json
 from components.core.transcribe import LAYER_MAP_FILE, save_whisper
 from components.distill import checkpoint as ckpt
-from components.distill import tracking
+from components.core import tracking
 from components.distill.augment import BpeDropout, SpecAugment
 from components.distill.curves import write_curves
 from components.distill.encoder_cache import EncoderCache

@@ -17,7 +17,7 @@ import torch
 
 from components.core.errors import PipelineError
 from components.distill import checkpoint as ckpt
-from components.distill import tracking
+from components.core import tracking
 from components.distill.augment import SpecAugment
 from components.distill.data import BatchStream, PlanSpec
 from components.distill.loss import distillation_loss

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -142,7 +144,36 @@ def evaluate(src: Path, teacher: Path, student_init: Path, student: Path, dst: P
         write_plots(out, metrics)
         markdown = write_evaluation_report(out, metrics, speed)
     log.info("evaluate report:\n%s", markdown)
+    _log_to_training_run(Path(student), metrics, speed)
     return metrics
+
+
+def tracked_values(metrics: dict[str, Any], speed: dict[str, Any]) -> dict[str, float]:
+    """What evaluate logs into the training run: WER per system and set, the in/out averages, the
+    hallucination measures, the gate's verdict and the student's speed-up."""
+    values: dict[str, float] = {}
+    for system, summary in metrics["systems"].items():
+        for key in ("wer", "wer_in_distribution", "wer_out_of_distribution"):
+            if summary.get(key) is not None:
+                values[f"eval/{system}/{key}"] = summary[key]
+        for name, measures in summary["sets"].items():
+            for key in ("wer", "insertion_rate", "dup5_per_1k_words"):
+                values[f"eval/{system}/{name}/{key}"] = measures[key]
+    values["eval/gate_passed"] = float(metrics["gate"]["passed"])
+    if speed.get("student_speedup_vs_teacher") is not None:
+        values["eval/student_speedup_vs_teacher"] = speed["student_speedup_vs_teacher"]
+    return values
+
+
+def _log_to_training_run(student: Path, metrics: dict[str, Any], speed: dict[str, Any]) -> None:
+    """Evaluate's numbers into the tracker run that trained the student, when it was trained with one."""
+    from components.core.tracking import log_to_training_run
+
+    training = student / "training.json"
+    step = json.loads(training.read_text()).get("steps", 0) if training.is_file() else 0
+    logged = log_to_training_run(student, tracked_values(metrics, speed), step)
+    if logged:
+        log.info("evaluation logged into the training run (%s) at step %d", ", ".join(logged), step)
 
 
 def _write_predictions(path: Path, records: list[dict], texts: dict[str, dict]) -> None:
