@@ -233,3 +233,28 @@ def test_dag_test_runs_the_whole_pipeline_on_the_smallest_demo(tmp_path_factory:
     assert json.loads((data / "release" / "publish.json").read_text())["status"] in {"gate_failed", "no_token"}
     for corpus in ("librispeech", "tedlium"):  # one mapped task per corpus
         assert (data / "ingested" / ".runner" / "units" / f"{corpus}-00000.json").is_file()
+
+
+def test_the_mlflow_tracking_uri_comes_from_the_airflow_connection_unless_the_environment_sets_it(
+        airflow_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.adapters.airflow_tasks import _tracking_env, mlflow_tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_MLFLOW_DEFAULT", raising=False)
+    assert mlflow_tracking_uri("mlflow_default") is None
+    with _tracking_env("distill"):
+        assert "MLFLOW_TRACKING_URI" not in os.environ  # no connection: the local default applies later
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", "http://tracking.example:5000")
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_TEAM", "https://mlflow.example.org")
+    assert mlflow_tracking_uri("mlflow_team") == "https://mlflow.example.org"
+    with _tracking_env("evaluate"):
+        assert os.environ["MLFLOW_TRACKING_URI"] == "http://tracking.example:5000"
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # for that call only
+    with _tracking_env("filter"):
+        assert "MLFLOW_TRACKING_URI" not in os.environ  # stages that log nothing are left alone
+    monkeypatch.setenv("DISTIL_PIPELINE_MLFLOW_CONN", "mlflow_team")
+    with _tracking_env("distill"):
+        assert os.environ["MLFLOW_TRACKING_URI"] == "https://mlflow.example.org"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://from-the-environment:5000")
+    with _tracking_env("distill"):
+        assert os.environ["MLFLOW_TRACKING_URI"] == "http://from-the-environment:5000"  # the environment wins

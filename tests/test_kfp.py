@@ -199,3 +199,15 @@ def test_kfp_local_runs_the_whole_pipeline_on_the_smallest_demo(tmp_path_factory
         "librispeech-00000.json", "tedlium-00000.json"]
     assert len(list(root.glob("*/for-loop-*-iteration-*/pseudo-label-shard/output"))) == 2
     assert not list(root.glob("*/publish")), "the gate failed: publish must not run"
+
+
+def test_the_stages_that_log_to_trackers_read_the_optional_tracking_secret_as_env(spec: dict[str, Any]) -> None:
+    from components.adapters.kfp import TRACKING_ENV
+
+    executors = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for name in ("exec-distill", "exec-evaluate"):
+        [secret] = executors[name]["secretAsEnv"]
+        assert secret["secretName"] == "experiment-tracking" and secret["optional"] is True
+        assert {(k["secretKey"], k["envVar"]) for k in secret["keyToEnv"]} == {(k, k) for k in TRACKING_ENV}
+    assert {"MLFLOW_TRACKING_URI", "DISTIL_PIPELINE_TRACKING_PROJECT", "WANDB_API_KEY"} <= set(TRACKING_ENV)
+    assert "secretAsEnv" not in executors.get("exec-filter", {})

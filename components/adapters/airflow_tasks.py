@@ -105,8 +105,9 @@ def stage_task(stage: str, root: str, params_file: str, corpus: str | None = Non
         if mapped:  # the label of the mapped task instance (map_index_template)
             get_current_context()["map_label"] = corpus if corpus is not None else f"rank {rank} of {world_size}"
         before = output_state(dst)
-        run_from_params(stage, inputs, dst, params, rank=rank, world_size=world_size, corpus=corpus,
-                        sources=sources)
+        with _tracking_env(stage):
+            run_from_params(stage, inputs, dst, params, rank=rank, world_size=world_size, corpus=corpus,
+                            sources=sources)
     if not mapped and not entry.always_run and output_state(dst) == before:
         raise AirflowSkipException(f"{stage}: {dst} is current (nothing new was produced); skipped, no Asset event")
     return str(dst)
@@ -121,6 +122,46 @@ def hub_token(conn_id: str) -> str | None:
         return Connection.get(conn_id).password or None
     except AirflowNotFoundException:
         return None
+
+
+MLFLOW_CONN_ENV = "DISTIL_PIPELINE_MLFLOW_CONN"
+TRACKED_STAGES = ("distill", "evaluate")
+
+
+def mlflow_tracking_uri(conn_id: str) -> str | None:
+    """The MLflow tracking URI of Airflow connection ``conn_id``: its extra ``tracking_uri``, else
+    ``<conn type>://host[:port]`` (an ``http`` connection); None when the connection is not set."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+    extra = conn.extra_dejson or {}
+    if extra.get("tracking_uri"):
+        return str(extra["tracking_uri"])
+    if not conn.host:
+        return None
+    scheme = conn.conn_type if conn.conn_type in ("http", "https") else "http"
+    return f"{scheme}://{conn.host}" + (f":{conn.port}" if conn.port else "")
+
+
+@contextmanager
+def _tracking_env(stage: str) -> Iterator[None]:
+    """For the stages that log to trackers: ``MLFLOW_TRACKING_URI`` from the MLflow connection
+    (``DISTIL_PIPELINE_MLFLOW_CONN``, default ``mlflow_default``) unless the environment already sets it."""
+    uri = None
+    if stage in TRACKED_STAGES and "MLFLOW_TRACKING_URI" not in os.environ:
+        uri = mlflow_tracking_uri(os.environ.get(MLFLOW_CONN_ENV, "mlflow_default"))
+    if uri:
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+        log.info("%s: MLflow tracking URI from the Airflow connection: %s", stage, uri)
+    try:
+        yield
+    finally:
+        if uri:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
 @contextmanager

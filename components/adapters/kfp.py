@@ -26,6 +26,14 @@ from typing import Any, Callable
 from components import __version__
 from components.adapters.html_reports import REPORTS
 from components.adapters.kfp_runtime import HUB_SECRET, HUB_SECRET_KEY
+from components.core.tracking import PROJECT_ENV
+
+# distill.report_to's destination in a cluster: an optional secret whose keys become the env of the stages
+# that log (kubectl create secret generic experiment-tracking --from-literal=MLFLOW_TRACKING_URI=http://...)
+TRACKED_STAGES = ("distill", "evaluate")
+TRACKING_SECRET = "experiment-tracking"
+TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL",
+                PROJECT_ENV)
 from components.adapters.orchestration import (CORPUS, DAG_ID, DEFAULT_WORKERS, IMAGES, WORKERS_PARAM, Images,
                                                fan_out, is_gpu, read_params_file, stage_params)
 from components.core.registry import REGISTRY, STAGES, Stage
@@ -169,6 +177,9 @@ def pipeline_body(comps: dict[str, Any], **kwargs: Any) -> None:
                                              secret_key_to_env={HUB_SECRET_KEY: "HF_TOKEN"}, optional=True)
         else:
             task = _stage_tasks(comps, entry, args, kwargs[entry.name], plans, kwargs[WORKERS_PARAM])
+        if entry.name in TRACKED_STAGES:
+            kubernetes.use_secret_as_env(task, secret_name=TRACKING_SECRET, optional=True,
+                                         secret_key_to_env={key: key for key in TRACKING_ENV})
         tasks[entry.name] = task.set_display_name(entry.name)
 
 
