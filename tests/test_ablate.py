@@ -75,14 +75,13 @@ def project(tmp_path: Path) -> Path:
 
 def test_a_grid_over_a_param_that_does_not_exist_is_one_line_before_anything_is_queued(
         project: Path, capsys: pytest.CaptureFixture) -> None:
-    params = str(project / "params.yaml")
     cases = {("--grid", "distill.learning_rat=0.1,0.2"): "unknown key(s) learning_rat",
              ("--grid", "distil.learning_rate=0.1"): "no stage section 'distil'",
              ("threshold", "--set", "evaluate.speed_records=-1"): "speed_records",
              ("--grid", "filter.wer_threshold=0.1,high"): "expected float, got 'high'",
              ("--grid", "filter.wer_threshold"): "expected SECTION.KEY=VALUE"}
     for args, wanted in cases.items():
-        assert main(["ablate", *args, "--params", params]) == 2
+        assert main(["ablate", *args, "--root", str(project)]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and wanted in err, err
     assert not (project / ".dvc" / "tmp" / "exps").exists()  # nothing was queued
@@ -90,8 +89,8 @@ def test_a_grid_over_a_param_that_does_not_exist_is_one_line_before_anything_is_
 
 def test_a_grid_runs_as_dvc_experiments_and_ends_in_a_table_and_a_plot(project: Path,
                                                                       caplog: pytest.LogCaptureFixture) -> None:
-    params = str(project / "params.yaml")
-    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4", "--params", params]) == 0
+    root = str(project)
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4", "--root", root]) == 0
     out = project / "data" / "reports" / "ablations" / "wer_threshold"
     with (out / "results.csv").open() as handle:
         table = list(csv.DictReader(handle))
@@ -102,10 +101,10 @@ def test_a_grid_runs_as_dvc_experiments_and_ends_in_a_table_and_a_plot(project: 
     assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG" and "wer_threshold-0.4" in (out / "report.md").read_text()
 
     caplog.set_level("INFO")
-    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--params", params]) == 0
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--root", root]) == 0
     assert "1 experiment(s) queued, 2 finished before" in caplog.text  # only the new value runs
     git(project, "commit", "-q", "--allow-empty", "-m", "a later commit")
-    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--params", params, "--collect-only"]) == 0
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--root", root, "--collect-only"]) == 0
     with (out / "results.csv").open() as handle:
         assert [r["value"] for r in csv.DictReader(handle)] == ["0.1", "0.4", "0.8"]
 

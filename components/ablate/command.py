@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="an ad-hoc grid over any param, e.g. distill.learning_rate=0.0001,0.0003")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="a fixed override for every experiment of the grid (repeatable)")
-    p.add_argument("--params", default="params.yaml", help="the params file the experiments start from")
+    p.add_argument("--root", default=".", help="the DVC project; its params.yaml is what the experiments change")
     p.add_argument("--jobs", type=int, default=1, help="experiments run at once (dvc exp run --jobs)")
     p.add_argument("--out", default="data/reports/ablations", help="the table and plot go to OUT/<grid>/")
     step = p.add_mutually_exclusive_group()
@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def ablate(args: argparse.Namespace) -> int:
     """Check every experiment's config first (one line on an unknown param), then queue, run and collect."""
     grid = resolve(args.grid, args.grid_option, args.set)
-    root = Path(args.params).resolve().parent
-    check(grid, Path(args.params))
+    root = Path(args.root).resolve()
+    check(grid, root / "params.yaml")
     if not args.collect_only:
         finished = set(experiments.of_grid(experiments.show(root), grid))
         queued = experiments.queue(grid, root, finished)
