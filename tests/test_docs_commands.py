@@ -61,6 +61,11 @@ def _check_cli(argv: list[str]) -> None:
     except SystemExit as done:  # --help and --version exit 0 after printing
         assert done.code == 0, f"distil-pipeline {' '.join(argv)}: refused by the CLI"
         return
+    if args.command == "ablate":  # every experiment's config, as the command checks it before queueing
+        from components.ablate.grids import check, resolve
+
+        check(resolve(args.grid, args.grid_option, args.set), ROOT / "params.yaml")
+        return
     sets = dict(item.split("=", 1) for item in getattr(args, "set", []) or [])
     if sets:
         import yaml
