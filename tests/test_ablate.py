@@ -129,3 +129,17 @@ def test_named_grids_are_the_papers_tables_and_check_against_the_demo_params() -
         check(resolve(name, None, []), ROOT / "params.yaml")
     for preset in sorted((ROOT / "params").glob("*.yaml")):
         check(resolve("threshold", None, []), preset)
+
+
+def test_what_an_interrupted_call_left_queued_runs_on_the_next_call_without_queueing_it_twice(
+        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from components.ablate.experiments import queue_status
+
+    root = str(project)
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.2", "--root", root, "--queue-only"]) == 0
+    assert queue_status(project)[0] == {"wer_threshold-0.2": "Queued"}
+    caplog.set_level("INFO")
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.2", "--root", root]) == 0
+    assert "wer_threshold-0.2: in the queue, not queued again" in caplog.text
+    assert queue_status(project)[0] == {"wer_threshold-0.2": "Success"}
+    assert "wer_threshold-0.2" in (project / "data/reports/ablations/wer_threshold/results.csv").read_text()

@@ -43,8 +43,7 @@ def ablate(args: argparse.Namespace) -> int:
         if args.queue_only:
             print(f"queued {len(queued)} experiment(s); run them with: dvc exp run --run-all --jobs {args.jobs}")
             return 0
-        if queued:
-            experiments.run_all(root, args.jobs)
+        experiments.run_all(root, args.jobs)  # also what an earlier, interrupted call left queued
     # collecting reads experiments of any commit (the newest of a name wins): committing the results
     # (or anything else) after a grid ran must not hide it
     done = experiments.of_grid(experiments.show(root, all_commits=args.collect_only), grid)

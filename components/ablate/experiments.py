@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,21 +55,63 @@ def set_options(grid: Grid, value: Any) -> list[str]:
 
 
 def queue(grid: Grid, root: Path, finished: set[str]) -> list[str]:
-    """Queue one experiment per value not finished yet; returns the names queued."""
+    """Queue one experiment per value neither finished nor already waiting in the queue; returns the
+    names queued."""
+    waiting = {n for n, s in queue_status(root)[0].items() if s in ("Queued", "Running")}
     queued = []
     for value in grid.values:
         name = experiment_name(grid, value)
-        if name in finished:
-            log.info("%s: finished on this commit, not queued again", name)
+        if name in finished or name in waiting:
+            log.info("%s: %s, not queued again", name, "finished on this commit" if name in finished else "in the queue")
             continue
         dvc(["exp", "run", "--queue", "--force", "--name", name, *set_options(grid, value)], root)
         queued.append(name)
     return queued
 
 
-def run_all(root: Path, jobs: int) -> None:
-    """Run every queued experiment (``dvc exp run --run-all``), ``jobs`` at a time, following their logs."""
-    dvc(["exp", "run", "--run-all", "--jobs", str(jobs)], root)
+def queue_status(root: Path) -> tuple[dict[str, str], int]:
+    """``dvc queue status``: each queued, running or finished experiment's status by name, and the
+    number of live workers."""
+    text = dvc(["queue", "status"], root, capture=True)
+    states = {}
+    for line in text.splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
+            states[words[1]] = words[-1]
+    workers = re.search(r"Worker status: (\d+) active, (\d+) idle", text)
+    return states, sum(map(int, workers.groups())) if workers else 0
+
+
+def run_all(root: Path, jobs: int, poll_s: float = 30.0, restarts: int = 3) -> None:
+    """Run every queued experiment (``dvc exp run --run-all``), ``jobs`` at a time, following their logs.
+
+    DVC's queue worker can die on a torn message of its file broker and leave
+    ``--run-all`` waiting for ever on experiments still queued: when queued
+    experiments have had no worker for two polls, ``--run-all`` is started again
+    (at most ``restarts`` times), so finished experiments are kept and the rest run.
+    """
+    for attempt in range(restarts + 1):
+        proc = subprocess.Popen([sys.executable, "-m", "dvc", "exp", "run", "--run-all", "--jobs", str(jobs)],
+                                cwd=root)
+        orphaned = 0
+        while proc.poll() is None:
+            try:
+                proc.wait(timeout=poll_s)
+                break
+            except subprocess.TimeoutExpired:
+                states, workers = queue_status(root)
+            orphaned = orphaned + 1 if "Queued" in states.values() and not workers else 0
+            if orphaned >= 2:
+                log.warning("DVC's queue has experiments but no worker; starting --run-all again (%d)", attempt + 1)
+                proc.terminate()
+                proc.wait()
+        states, _ = queue_status(root)
+        if "Queued" not in states.values() and "Running" not in states.values():
+            if proc.returncode not in (0, None) and "Failed" in states.values():
+                failed = sorted(n for n, s in states.items() if s == "Failed")
+                raise PipelineError(f"experiment(s) failed: {', '.join(failed)}; see dvc queue logs <name>")
+            return
+    raise PipelineError(f"DVC's queue still has experiments after {restarts} restarts; run dvc exp run --run-all")
 
 
 def show(root: Path, all_commits: bool = False) -> list[Experiment]:
