@@ -44,9 +44,9 @@ def ablate(args: argparse.Namespace) -> int:
             print(f"queued {len(queued)} experiment(s); run them with: dvc exp run --run-all --jobs {args.jobs}")
             return 0
         experiments.run_all(root, args.jobs)  # also what an earlier, interrupted call left queued
-    # collecting reads experiments of any commit (the newest of a name wins): committing the results
-    # (or anything else) after a grid ran must not hide it
-    done = experiments.of_grid(experiments.show(root, all_commits=args.collect_only), grid)
+    # collecting reads experiments of any commit (the newest of a name wins): a commit made while the
+    # grid ran, or after it, must not hide its experiments
+    done = experiments.of_grid(experiments.show(root, all_commits=True), grid)
     table = results.rows(grid, done)
     paths = results.write(grid, table, root / args.out / grid.name)
     print((root / args.out / grid.name / "report.md").read_text())
