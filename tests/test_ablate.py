@@ -103,10 +103,15 @@ def test_a_grid_runs_as_dvc_experiments_and_ends_in_a_table_and_a_plot(project: 
     caplog.set_level("INFO")
     assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--root", root]) == 0
     assert "1 experiment(s) queued, 2 finished before" in caplog.text  # only the new value runs
-    git(project, "commit", "-q", "--allow-empty", "-m", "a later commit")
-    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--root", root, "--collect-only"]) == 0
+    git(project, "commit", "-q", "--allow-empty", "-m", "a later commit")  # it neither hides nor reruns them
+    caplog.clear()
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.1,0.4,0.8", "--root", root]) == 0
+    assert "0 experiment(s) queued, 3 finished before" in caplog.text
     with (out / "results.csv").open() as handle:
         assert [r["value"] for r in csv.DictReader(handle)] == ["0.1", "0.4", "0.8"]
+    caplog.clear()
+    assert main(["ablate", "--grid", "filter.wer_threshold=0.1", "--root", root, "--rerun"]) == 0
+    assert "1 experiment(s) queued, 0 finished before" in caplog.text
 
 
 def test_a_row_reads_what_the_filter_kept_what_distill_trained_on_and_the_wer_in_and_out() -> None:

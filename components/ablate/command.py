@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default=".", help="the DVC project; its params.yaml is what the experiments change")
     p.add_argument("--jobs", type=int, default=1, help="experiments run at once (dvc exp run --jobs)")
     p.add_argument("--out", default="data/reports/ablations", help="the table and plot go to OUT/<grid>/")
+    p.add_argument("--rerun", action="store_true", help="queue every value again, finished ones too "
+                   "(after changing code or data); by default a value with a finished experiment is not rerun")
     step = p.add_mutually_exclusive_group()
     step.add_argument("--queue-only", action="store_true", help="queue the experiments and stop "
                       "(run them later with dvc exp run --run-all)")
@@ -37,15 +39,15 @@ def ablate(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     check(grid, root / "params.yaml")
     if not args.collect_only:
-        finished = set(experiments.of_grid(experiments.show(root), grid))
+        finished = set() if args.rerun else set(experiments.of_grid(experiments.show(root, all_commits=True), grid))
         queued = experiments.queue(grid, root, finished)
         log.info("ablate %s: %d experiment(s) queued, %d finished before", grid.name, len(queued), len(finished))
         if args.queue_only:
             print(f"queued {len(queued)} experiment(s); run them with: dvc exp run --run-all --jobs {args.jobs}")
             return 0
         experiments.run_all(root, args.jobs)  # also what an earlier, interrupted call left queued
-    # collecting reads experiments of any commit (the newest of a name wins): a commit made while the
-    # grid ran, or after it, must not hide its experiments
+    # experiments of any commit count (the newest of a name wins): a commit made while the grid ran,
+    # or after it, must not hide them or run them again; --rerun runs them again
     done = experiments.of_grid(experiments.show(root, all_commits=True), grid)
     table = results.rows(grid, done)
     paths = results.write(grid, table, root / args.out / grid.name)

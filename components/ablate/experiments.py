@@ -62,7 +62,7 @@ def queue(grid: Grid, root: Path, finished: set[str]) -> list[str]:
     for value in grid.values:
         name = experiment_name(grid, value)
         if name in finished or name in waiting:
-            log.info("%s: %s, not queued again", name, "finished on this commit" if name in finished else "in the queue")
+            log.info("%s: %s, not queued again", name, "finished before" if name in finished else "in the queue")
             continue
         dvc(["exp", "run", "--queue", "--force", "--name", name, *set_options(grid, value)], root)
         queued.append(name)
