@@ -79,12 +79,14 @@ def plot(grid: Grid, table: list[dict[str, Any]], path: Path) -> Path:
             ax.plot(*zip(*points), style, label=label)
     ax.set_xlabel(grid.param)
     ax.set_ylabel("WER")
+    handles = ax.get_legend_handles_labels()
     cost = [(x, r[grid.cost]) for x, r in zip(xs, table) if r.get(grid.cost) is not None]
     if cost:
         right = ax.twinx()
         right.plot(*zip(*cost), "^-", color="tab:green", alpha=0.7, label=LABELS.get(grid.cost, grid.cost))
         right.set_ylabel(LABELS.get(grid.cost, grid.cost), color="tab:green")
-    ax.legend(loc="upper left", fontsize=8)
+        handles = tuple(a + b for a, b in zip(handles, right.get_legend_handles_labels()))
+    ax.legend(*handles, loc="upper left", fontsize=8)
     ax.set_title(f"{grid.name}: {grid.source}", fontsize=9)
     fig.tight_layout()
     return save_png(fig, path)
@@ -98,7 +100,9 @@ def write(grid: Grid, table: list[dict[str, Any]], out: Path) -> dict[str, Path]
         writer.writeheader()
         writer.writerows(table)
     figure = plot(grid, table, out / "plot.png")
-    shown = [c for c in COLUMNS if any(r[c] is not None for r in table)]
+    # speed is timed only where the grid measures it (the other grids' evaluations skip the timing passes)
+    timed = grid.cost == "speedup_vs_teacher"
+    shown = [c for c in COLUMNS if any(r[c] is not None for r in table) and (timed or c != "speedup_vs_teacher")]
     missing = [experiment_name(grid, v) for v in grid.values if v not in [r["value"] for r in table]]
     notes = [Text(f"{grid.source}. One DVC experiment per value of {grid.param}; fixed overrides: "
                   + (", ".join(f"{k}={v}" for k, v in grid.fixed.items()) or "none") + ".")]
