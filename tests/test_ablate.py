@@ -126,6 +126,16 @@ def test_a_row_reads_what_the_filter_kept_what_distill_trained_on_and_the_wer_in
         40, 0.36, 1.2, None)
 
 
+def test_extra_overrides_make_their_own_experiments_with_ref_safe_names() -> None:
+    from components.ablate.grids import experiment_name
+
+    plain, seeded = resolve("threshold", None, []), resolve("threshold", None, ["distill.seed=1"])
+    assert experiment_name(plain, 0.05) == "threshold-0.05" and seeded.fixed["distill.seed"] == 1
+    assert experiment_name(seeded, 0.05) == "threshold-seed1-0.05" and seeded.label == "threshold-seed1"
+    odd = resolve(None, "evaluate.long_form.corpora=[tedlium]", [])
+    assert experiment_name(odd, ["tedlium"]) == "corpora-_tedlium"
+
+
 def test_named_grids_are_the_papers_tables_and_check_against_the_demo_params() -> None:
     from components.ablate.grids import check
 

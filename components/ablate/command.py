@@ -50,7 +50,7 @@ def ablate(args: argparse.Namespace) -> int:
     # or after it, must not hide them or run them again; --rerun runs them again
     done = experiments.of_grid(experiments.show(root, all_commits=True), grid)
     table = results.rows(grid, done)
-    paths = results.write(grid, table, root / args.out / grid.name)
-    print((root / args.out / grid.name / "report.md").read_text())
+    paths = results.write(grid, table, root / args.out / grid.label)
+    print(paths["md"].read_text())
     print(f"table: {paths['csv']}\nplot: {paths['png']}\nreport: {paths['html']}")
     return 0

@@ -9,6 +9,7 @@ override to any grid.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,12 @@ class Grid:
     fixed: dict[str, Any] = field(default_factory=dict)
     cost: str = "hours_kept"            # the results column drawn beside the student's WER
     source: str = ""                    # where the paper reports it
+    tag: str = ""                       # from the user's --set overrides: their own experiment names
+
+    @property
+    def label(self) -> str:
+        """The grid's name, with its tag: what experiment names and the report folder start with."""
+        return f"{self.name}-{self.tag}" if self.tag else self.name
 
     @property
     def section(self) -> str:
@@ -73,9 +80,9 @@ def resolve(name: str | None, option: str | None, fixed: list[str]) -> Grid:
         raise ConfigError(f"ablate: unknown grid {name!r}; named grids: {', '.join(GRIDS)} "
                           "(or --grid SECTION.KEY=A,B,... over any param)")
     grid = GRIDS[name] if name else grid_from_option(option)
-    extra = dict(parse_assignment(item, "--set") for item in fixed)
-    return Grid(grid.name, grid.param, grid.values, {**grid.fixed, **{k: yaml.safe_load(v) for k, v in extra.items()}},
-                grid.cost, grid.source)
+    extra = {k: yaml.safe_load(v) for k, v in (parse_assignment(item, "--set") for item in fixed)}
+    tag = "-".join(f"{k.rsplit('.', 1)[-1]}{v}" for k, v in extra.items())  # e.g. seed1: not the plain grid's runs
+    return Grid(grid.name, grid.param, grid.values, {**grid.fixed, **extra}, grid.cost, grid.source, tag)
 
 
 def check(grid: Grid, params_path: Path) -> None:
@@ -102,6 +109,5 @@ def check(grid: Grid, params_path: Path) -> None:
 
 
 def experiment_name(grid: Grid, value: Any) -> str:
-    """A git-ref-safe experiment name: ``threshold-0.05``, ``decoder_layers-2``."""
-    text = str(value).lower().replace("/", "-").replace(" ", "")
-    return f"{grid.name}-{text}"
+    """A git-ref-safe experiment name: ``threshold-0.05``, ``decoder_layers-2``, ``threshold-seed1-0.05``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{grid.label}-{value}".lower()).strip("._")
