@@ -62,7 +62,8 @@ def test_dvc_yaml_is_generated_from_the_registry() -> None:
     stages = yaml.safe_load(dvc_yaml())["stages"]
     assert list(stages) == list(REGISTRY)
     assert stages["normalise"]["outs"][0] == {"data/normalised": {"persist": True}}  # then its reports
-    assert stages["evaluate"]["metrics"] == [{"data/reports/evaluate/metrics.json": {"cache": False}}]
+    assert stages["evaluate"]["metrics"] == [{"data/reports/evaluate/metrics.json": {"cache": False}},
+                                             {"data/reports/evaluate/speed.json": {"cache": False}}]  # dvc exp show
 
 
 def test_each_stage_depends_on_exactly_the_code_it_imports() -> None:
