@@ -158,3 +158,12 @@ def test_what_an_interrupted_call_left_queued_runs_on_the_next_call_without_queu
     assert "wer_threshold-0.2: in the queue, not queued again" in caplog.text
     assert queue_status(project)[0] == {"wer_threshold-0.2": "Success"}
     assert "wer_threshold-0.2" in (project / "data/reports/ablations/wer_threshold/results.csv").read_text()
+
+
+def test_the_queue_counts_as_stranded_only_with_experiments_waiting_none_running_and_no_worker() -> None:
+    from components.ablate.experiments import stranded
+
+    assert stranded({"a-0.1": "Success", "a-0.2": "Queued"}, workers=0)  # the dead-worker case
+    assert not stranded({"a-0.1": "Running", "a-0.2": "Queued"}, workers=0)  # busy: no answer to the ping
+    assert not stranded({"a-0.2": "Queued"}, workers=1)
+    assert not stranded({"a-0.1": "Success"}, workers=0)

@@ -82,12 +82,19 @@ def queue_status(root: Path) -> tuple[dict[str, str], int]:
     return states, sum(map(int, workers.groups())) if workers else 0
 
 
+def stranded(states: dict[str, str], workers: int) -> bool:
+    """Experiments wait in the queue with no worker to run them. A busy worker may not answer celery's
+    ping, so "no worker" counts only when no experiment is running either."""
+    values = set(states.values())
+    return "Queued" in values and "Running" not in values and not workers
+
+
 def run_all(root: Path, jobs: int, poll_s: float = 30.0, restarts: int = 3) -> None:
     """Run every queued experiment (``dvc exp run --run-all``), ``jobs`` at a time, following their logs.
 
     DVC's queue worker can die on a torn message of its file broker and leave
     ``--run-all`` waiting for ever on experiments still queued: when queued
-    experiments have had no worker for two polls, ``--run-all`` is started again
+    experiments have had no worker and none has run for two polls, ``--run-all`` is started again
     (at most ``restarts`` times), so finished experiments are kept and the rest run.
     """
     for attempt in range(restarts + 1):
@@ -100,7 +107,7 @@ def run_all(root: Path, jobs: int, poll_s: float = 30.0, restarts: int = 3) -> N
                 break
             except subprocess.TimeoutExpired:
                 states, workers = queue_status(root)
-            orphaned = orphaned + 1 if "Queued" in states.values() and not workers else 0
+            orphaned = orphaned + 1 if stranded(states, workers) else 0
             if orphaned >= 2:
                 log.warning("DVC's queue has experiments but no worker; starting --run-all again (%d)", attempt + 1)
                 proc.terminate()
