@@ -39,7 +39,7 @@ def ablate(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     check(grid, root / "params.yaml")
     if not args.collect_only:
-        finished = set() if args.rerun else set(experiments.of_grid(experiments.show(root, all_commits=True), grid))
+        finished = set() if args.rerun else set(experiments.of_grid(experiments.show(root), grid))
         queued = experiments.queue(grid, root, finished)
         log.info("ablate %s: %d experiment(s) queued, %d finished before", grid.name, len(queued), len(finished))
         if args.queue_only:
@@ -48,7 +48,7 @@ def ablate(args: argparse.Namespace) -> int:
         experiments.run_all(root, args.jobs)  # also what an earlier, interrupted call left queued
     # experiments of any commit count (the newest of a name wins): a commit made while the grid ran,
     # or after it, must not hide them or run them again; --rerun runs them again
-    done = experiments.of_grid(experiments.show(root, all_commits=True), grid)
+    done = experiments.of_grid(experiments.show(root), grid)
     table = results.rows(grid, done)
     paths = results.write(grid, table, root / args.out / grid.label)
     print(paths["md"].read_text())

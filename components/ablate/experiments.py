@@ -1,16 +1,18 @@
 """A grid as DVC experiments: one queued ``dvc exp run`` per value, ``--run-all``, then ``dvc exp show --json``.
 
 Each experiment is the whole pipeline (``dvc repro``) in DVC's own temporary
-workspace, with the grid's param and fixed overrides set through ``-S``; DVC
-reruns only the stages that param reaches. A value whose experiment already
-finished on the current commit is not queued again, so a rerun after a crash
-or a grid extended by one value runs only what is missing.
+workspace, with the grid's param and fixed overrides set through ``-S``; the
+stages the param does not reach find their outputs current. A value whose
+experiment already finished (on any commit) or waits in the queue is not
+queued again, so a rerun after a crash or a grid extended by one value runs
+only what is missing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -37,9 +39,17 @@ class Experiment:
     timestamp: str = ""
 
 
+def dvc_env() -> dict[str, str]:
+    """The environment with this interpreter's scripts first on PATH: DVC's queue starts its worker as
+    ``dvc``, and the stages' commands are ``distil-pipeline``, both installed beside the interpreter,
+    which a run as ``.venv/bin/python -m ...`` does not put on PATH."""
+    scripts = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+
+
 def dvc(args: list[str], root: Path, capture: bool = False) -> str:
     """Run ``dvc ARGS`` in the project; a failure is one line with DVC's own last words."""
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, text=True,
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, text=True, env=dvc_env(),
                           stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
     if done.returncode != 0:
         tail = (done.stderr or "").strip().splitlines()[-1:] if capture else []
@@ -51,7 +61,8 @@ def dvc(args: list[str], root: Path, capture: bool = False) -> str:
 def set_options(grid: Grid, value: Any) -> list[str]:
     """``-S section.key=value`` for the grid's value and each fixed override (values as YAML)."""
     pairs = {grid.param: value, **grid.fixed}
-    return [arg for key, val in pairs.items() for arg in ("-S", f"{key}={yaml.safe_dump(val).splitlines()[0]}")]
+    return [arg for key, val in pairs.items()
+            for arg in ("-S", f"{key}={yaml.safe_dump(val, default_flow_style=True).splitlines()[0]}")]
 
 
 def queue(grid: Grid, root: Path, finished: set[str]) -> list[str]:
@@ -99,7 +110,7 @@ def run_all(root: Path, jobs: int, poll_s: float = 30.0, restarts: int = 3) -> N
     """
     for attempt in range(restarts + 1):
         proc = subprocess.Popen([sys.executable, "-m", "dvc", "exp", "run", "--run-all", "--jobs", str(jobs)],
-                                cwd=root)
+                                cwd=root, env=dvc_env())
         orphaned = 0
         while proc.poll() is None:
             try:
@@ -121,9 +132,9 @@ def run_all(root: Path, jobs: int, poll_s: float = 30.0, restarts: int = 3) -> N
     raise PipelineError(f"DVC's queue still has experiments after {restarts} restarts; run dvc exp run --run-all")
 
 
-def show(root: Path, all_commits: bool = False) -> list[Experiment]:
-    """The finished experiments based on the current commit (or on any commit), from ``dvc exp show --json``."""
-    args = ["exp", "show", "--json", "--hide-queued", "--hide-workspace", *(["--all-commits"] if all_commits else [])]
+def show(root: Path) -> list[Experiment]:
+    """The finished experiments of every commit, from ``dvc exp show --json --all-commits``."""
+    args = ["exp", "show", "--json", "--hide-queued", "--hide-workspace", "--all-commits"]
     rows = json.loads(dvc(args, root, capture=True) or "[]")
     return [exp for row in rows if row.get("rev") != "workspace" for exp in _experiments(row)]
 

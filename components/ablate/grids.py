@@ -41,10 +41,6 @@ class Grid:
         """The grid's name, with its tag: what experiment names and the report folder start with."""
         return f"{self.name}-{self.tag}" if self.tag else self.name
 
-    @property
-    def section(self) -> str:
-        return self.param.split(".", 1)[0]
-
 
 GRIDS = {
     "threshold": Grid("threshold", "filter.wer_threshold", (0.05, 0.1, 0.15, 0.2, 0.4, 0.8, 1.0), LIGHT_EVALUATE,
@@ -69,7 +65,7 @@ def grid_from_option(text: str) -> Grid:
     """``--grid section.key=a,b,c``: an ad-hoc grid named after its key."""
     param, values = parse_assignment(text, "--grid")
     parsed = tuple(yaml.safe_load(v) for v in values.split(","))
-    return Grid(param.rsplit(".", 1)[-1], param, parsed, cost="hours_kept", source=f"ad-hoc grid over {param}")
+    return Grid(param.rsplit(".", 1)[-1], param, parsed, source=f"ad-hoc grid over {param}")
 
 
 def resolve(name: str | None, option: str | None, fixed: list[str]) -> Grid:
